@@ -1,0 +1,159 @@
+"""Turning HTTP answers into messages or typed errors, with no I/O."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from .errors import (
+    APIResponseValidationError,
+    IncompleteStreamError,
+    ModelsLabError,
+    error_from_body,
+    is_error_body,
+    quote,
+)
+from .sse import SSEDecoder, parse_event
+from .stream import MessageAccumulator
+from .types import STREAM_EVENT_ADAPTER, Message, StreamEvent, TextBlock, ThinkingBlock, ToolUseBlock
+
+__all__ = ["StreamState", "parse_body", "status_error"]
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def _json(content: bytes) -> Any:
+    try:
+        return json.loads(content)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def status_error(status_code: int, headers: Mapping[str, str], content: bytes) -> ModelsLabError:
+    """The error for a response with status >= 400 (or an error body behind 2xx)."""
+    body = _json(content)
+    request_id = headers.get("request-id") or headers.get("x-request-id")
+    if body is None:
+        return APIResponseValidationError(
+            f"ModelsLab answered HTTP {status_code} with a body that is not JSON: {quote(content)}",
+            status_code=status_code,
+            body=content.decode("utf-8", errors="replace"),
+        )
+    return error_from_body(status_code, body, request_id=request_id, raw=content)
+
+
+def parse_body(status_code: int, headers: Mapping[str, str], content: bytes, model: type[ModelT]) -> ModelT:
+    """The `model` in a response body, or the typed error it reports."""
+    if status_code >= 400:
+        raise status_error(status_code, headers, content)
+    body = _json(content)
+    if body is None:
+        raise APIResponseValidationError(
+            f"ModelsLab answered HTTP {status_code} with a body that is not JSON: {quote(content)}",
+            status_code=status_code,
+            body=content.decode("utf-8", errors="replace"),
+        )
+    if is_error_body(body):
+        raise status_error(status_code, headers, content)
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise APIResponseValidationError(
+            f"ModelsLab answered with JSON that is not a {model.__name__}: {quote(content)}",
+            status_code=status_code,
+            body=content.decode("utf-8", errors="replace"),
+        ) from exc
+
+
+class StreamState:
+    """Decoder plus accumulator for one SSE body: chunks in, events out; the sync and async streams share it.
+
+    A body that turns out to be JSON (an error behind HTTP 200, or a server that ignored `stream`) is
+    collected whole and answered at `finish()`.
+    """
+
+    __slots__ = ("_json_body", "_kind", "accumulator", "decoder", "events_seen", "status_code")
+
+    def __init__(self, status_code: int = 200) -> None:
+        self.decoder = SSEDecoder()
+        self.accumulator = MessageAccumulator()
+        self.status_code = status_code
+        self.events_seen = 0
+        self._kind: str | None = None  # "sse" or "json", decided by the first non-blank byte
+        self._json_body: list[bytes] = []
+
+    def feed(self, chunk: bytes) -> list[StreamEvent]:
+        if self._kind is None:
+            head = chunk.lstrip()
+            if not head:
+                return []
+            self._kind = "json" if head[:1] in (b"{", b"[") else "sse"
+        if self._kind == "json":
+            self._json_body.append(chunk)
+            return []
+        events = []
+        for sse in self.decoder.feed(chunk):
+            event = parse_event(sse)
+            if event is not None:
+                self.accumulator.feed(event)
+                events.append(event)
+        self.events_seen += len(events)
+        return events
+
+    def finish(self) -> list[StreamEvent]:
+        """Events left at the end of the body; raises when the stream is not a complete message."""
+        if self._kind == "json":
+            content = b"".join(self._json_body)
+            message = parse_body(self.status_code, {}, content, Message)
+            return self._replay(message)
+        events = []
+        for sse in self.decoder.flush():
+            event = parse_event(sse)
+            if event is not None:
+                self.accumulator.feed(event)
+                events.append(event)
+        if not self.accumulator.complete:
+            raise IncompleteStreamError(
+                f"the stream ended after {self.events_seen + len(events)} events without message_stop: "
+                "the answer is incomplete"
+            )
+        return events
+
+    def _replay(self, message: Message) -> list[StreamEvent]:
+        """A whole Message where a stream was asked for: turn it into the events a stream would carry."""
+        raw: list[dict[str, Any]] = [
+            {"type": "message_start", "message": {**message.model_dump(), "content": [], "stop_reason": None}}
+        ]
+        for index, block in enumerate(message.content):
+            start, delta = _split_block(block)
+            raw.append({"type": "content_block_start", "index": index, "content_block": start})
+            if delta is not None:
+                raw.append({"type": "content_block_delta", "index": index, "delta": delta})
+            raw.append({"type": "content_block_stop", "index": index})
+        raw.append(
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": message.stop_reason, "stop_sequence": message.stop_sequence},
+                "usage": message.usage.model_dump(),
+            }
+        )
+        raw.append({"type": "message_stop"})
+        events = [STREAM_EVENT_ADAPTER.validate_python(item) for item in raw]
+        for event in events:
+            self.accumulator.feed(event)
+        return events
+
+
+def _split_block(block: Any) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """A whole block as the start payload a stream would send plus the one delta carrying its content."""
+    start = block.model_dump(exclude_none=True)
+    if isinstance(block, TextBlock):
+        return {**start, "text": ""}, {"type": "text_delta", "text": block.text}
+    if isinstance(block, ToolUseBlock):
+        return {**start, "input": {}}, {"type": "input_json_delta", "partial_json": json.dumps(block.input)}
+    if isinstance(block, ThinkingBlock):
+        return {**start, "thinking": ""}, {"type": "thinking_delta", "thinking": block.thinking}
+    return start, None

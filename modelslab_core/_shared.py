@@ -1,0 +1,167 @@
+"""Client configuration and the decisions both clients share: no I/O here."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import httpx
+from pydantic import BaseModel, SecretStr
+
+from ._request import encode_body, resolve_api_key, resolve_base_url
+from ._response import StreamState, parse_body
+from ._version import __version__
+from .errors import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    ModelsLabError,
+)
+from .retry import RetryPolicy
+from .types import ModelInfo, StreamEvent
+
+logger = logging.getLogger("modelslab_core")
+
+ChunksT = TypeVar("ChunksT")
+
+API_VERSION = "2023-06-01"  # the Anthropic-format version header ModelsLab documents as default
+
+
+class TokenCount(BaseModel):
+    input_tokens: int
+
+
+class ModelList(BaseModel):
+    data: list[ModelInfo]
+
+
+@dataclass
+class Opened(Generic[ChunksT]):
+    """A stream whose response is open and whose first events have been read."""
+
+    response: httpx.Response
+    chunks: ChunksT
+    state: StreamState
+    pending: list[StreamEvent]
+    closed: bool = False
+
+
+def map_transport_error(exc: httpx.HTTPError) -> ModelsLabError:
+    """An httpx failure as this project's error; the message never includes headers."""
+    if isinstance(exc, httpx.TimeoutException):
+        return APITimeoutError(f"request timed out ({type(exc).__name__})")
+    if isinstance(exc, httpx.HTTPStatusError):
+        return APIStatusError(str(exc), status_code=exc.response.status_code)
+    detail = str(exc) or type(exc).__name__
+    return APIConnectionError(f"connection failed: {detail}")
+
+
+def read_stream_head(state: StreamState, chunks: Iterator[bytes]) -> list[StreamEvent]:
+    """Read until the first events arrive, so failures before them can still be retried."""
+    for chunk in chunks:
+        if events := state.feed(chunk):
+            return events
+    return state.finish()
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """Everything a client was configured with; `api_key` is a SecretStr and never printed."""
+
+    api_key: SecretStr = field(repr=False)
+    base_url: str
+    timeout: httpx.Timeout
+    policy: RetryPolicy
+    auth: str
+    max_concurrent_requests: int | None
+    headers: Mapping[str, str] = field(repr=False)
+    limits: httpx.Limits
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        api_key: str | None,
+        base_url: str | None,
+        timeout: float | httpx.Timeout | None,
+        max_retries: int,
+        default_headers: Mapping[str, str] | None,
+        auth: str,
+        max_concurrent_requests: int | None,
+    ) -> ClientConfig:
+        if auth not in ("x-api-key", "bearer"):
+            raise ValueError(f"auth must be 'x-api-key' or 'bearer', got {auth!r}")
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ValueError(f"max_retries must be an integer >= 0, got {max_retries!r}")
+        if max_concurrent_requests is not None and (
+            isinstance(max_concurrent_requests, bool)
+            or not isinstance(max_concurrent_requests, int)
+            or max_concurrent_requests < 1
+        ):
+            raise ValueError(
+                f"max_concurrent_requests must be None or an integer >= 1, got {max_concurrent_requests!r}"
+            )
+        if timeout is None:
+            timeout = 60.0  # no timeout at all lets a silent server hang the caller forever
+        if not isinstance(timeout, httpx.Timeout):
+            if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+                raise ValueError(f"timeout must be a number of seconds > 0, got {timeout!r}")
+            timeout = httpx.Timeout(float(timeout))
+        key = resolve_api_key(api_key)
+        headers = {
+            "accept": "application/json",
+            "content-type": "application/json",
+            "anthropic-version": API_VERSION,
+            "user-agent": f"modelslab-integrations/{__version__}",
+            **(dict(default_headers) if default_headers else {}),
+        }
+        if auth == "bearer":
+            headers["authorization"] = f"Bearer {key}"
+        else:
+            headers["x-api-key"] = key
+        pool = max(max_concurrent_requests or 100, 1)
+        return cls(
+            api_key=SecretStr(key),
+            base_url=resolve_base_url(base_url),
+            timeout=timeout,
+            policy=RetryPolicy(max_retries=max_retries),
+            auth=auth,
+            max_concurrent_requests=max_concurrent_requests,
+            headers=headers,
+            limits=httpx.Limits(max_connections=pool, max_keepalive_connections=min(pool, 100)),
+        )
+
+    def request(self, method: str, path: str, body: Mapping[str, Any] | None) -> dict[str, Any]:
+        """Keyword arguments for `httpx.Client.request` / `build_request`."""
+        headers = self.headers
+        if body is not None and body.get("stream"):
+            headers = {**headers, "accept": "text/event-stream"}
+        return {
+            "method": method,
+            "url": self.base_url + path,
+            "content": encode_body(body) if body is not None else None,
+            "headers": headers,
+        }
+
+    def parse(self, response: httpx.Response, model: type[Any]) -> Any:
+        return parse_body(response.status_code, response.headers, response.content, model)
+
+    def retry_delay(self, exc: BaseException, attempt: int, response: httpx.Response | None) -> float:
+        """Seconds to wait before the next attempt; raises the mapped error when there is none."""
+        error = map_transport_error(exc) if isinstance(exc, httpx.HTTPError) else exc
+        assert isinstance(error, ModelsLabError)
+        headers = response.headers if response is not None else None
+        retryable = self.policy.should_retry(error, attempt, headers)
+        if not retryable and isinstance(error, APIResponseValidationError):
+            retryable = attempt < self.policy.max_retries and (error.status_code or 0) >= 500
+        if not retryable:
+            if error is exc:
+                raise error
+            raise error from exc
+        body = error.body if isinstance(error, APIStatusError) else None
+        delay = self.policy.delay(attempt, headers, body)
+        logger.debug("retrying in %.2fs after attempt %d failed: %s", delay, attempt + 1, error)
+        return delay

@@ -1,0 +1,93 @@
+"""When to retry and how long to wait. Pure functions of the failure; the clients do the sleeping."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from .errors import APIConnectionError, APIStatusError, ModelsLabError
+
+__all__ = ["RetryPolicy", "retry_after_seconds"]
+
+RETRY_STATUSES = frozenset({408, 409, 429})
+MAX_HONOURED_RETRY_AFTER = 60.0  # a longer server hint falls back to our own backoff, as other SDKs do
+
+
+def retry_after_seconds(
+    headers: Mapping[str, str] | None, body: Any = None, *, now: datetime | None = None
+) -> float | None:
+    """The server's wait hint: `retry-after-ms`, `Retry-After` (seconds or date), or body `retry_after`."""
+    if headers:
+        lowered = {k.lower(): v for k, v in headers.items()}
+        if (ms := _number(lowered.get("retry-after-ms"))) is not None:
+            return ms / 1000
+        value = lowered.get("retry-after")
+        if value is not None:
+            if (seconds := _number(value)) is not None:
+                return seconds
+            try:
+                when = parsedate_to_datetime(value)
+            except (TypeError, ValueError):
+                when = None
+            if when is not None:
+                if when.tzinfo is None:
+                    when = when.replace(tzinfo=timezone.utc)
+                return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+    if isinstance(body, dict):
+        return _number(body.get("retry_after"))
+    return None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number >= 0 and number == number else None
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with jitter on connection errors, 408, 409, 429 and >= 500 (529 included)."""
+
+    max_retries: int = 2
+    initial_delay: float = 0.5
+    max_delay: float = 8.0
+
+    def should_retry(
+        self, error: ModelsLabError, attempt: int, headers: Mapping[str, str] | None = None
+    ) -> bool:
+        """Whether to try again after `error` on attempt number `attempt` (0 for the first try)."""
+        if attempt >= self.max_retries:
+            return False
+        if headers:
+            hint = {k.lower(): v for k, v in headers.items()}.get("x-should-retry")
+            if hint in ("true", "false"):
+                return hint == "true"
+        if isinstance(error, APIConnectionError):
+            return True
+        if isinstance(error, APIStatusError):
+            return error.status_code in RETRY_STATUSES or error.status_code >= 500
+        return False
+
+    def delay(
+        self,
+        attempt: int,
+        headers: Mapping[str, str] | None = None,
+        body: Any = None,
+        *,
+        rand: float | None = None,
+    ) -> float:
+        """Seconds to wait before retry number `attempt + 1`; the server's hint wins when it is sane."""
+        hint = retry_after_seconds(headers, body)
+        if hint is not None and hint <= MAX_HONOURED_RETRY_AFTER:
+            return hint
+        base = min(self.initial_delay * 2.0**attempt, self.max_delay)
+        jitter = 1 - 0.25 * (random.random() if rand is None else rand)
+        return base * jitter

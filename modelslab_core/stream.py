@@ -1,0 +1,222 @@
+"""Accumulate stream events into the final `Message`, checking the event grammar on the way. No I/O.
+
+Grammar (GRAMMAR.md section 1): `message_start (block_start delta* block_stop)* message_delta+ message_stop`,
+with `ping` and unknown event types allowed anywhere. Text pieces are kept in lists and joined only when a
+snapshot is asked for, so accumulating n deltas costs O(n), not O(n^2).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .errors import APIResponseValidationError, error_from_body, quote
+from .types import (
+    CitationsDelta,
+    ContentBlock,
+    ContentBlockDeltaEvent,
+    ContentBlockStartEvent,
+    ContentBlockStopEvent,
+    ErrorEvent,
+    InputJSONDelta,
+    Message,
+    MessageDeltaEvent,
+    MessageStartEvent,
+    MessageStopEvent,
+    SignatureDelta,
+    StreamEvent,
+    TextBlock,
+    TextDelta,
+    ThinkingBlock,
+    ThinkingDelta,
+    UnknownBlock,
+    UnknownDelta,
+    Usage,
+)
+
+__all__ = ["MessageAccumulator", "parse_tool_input"]
+
+_TOOL_BLOCKS = ("tool_use", "server_tool_use", "mcp_tool_use")
+
+
+def parse_tool_input(partial_json: str) -> dict[str, Any]:
+    """The final `input` of a tool block from its concatenated `input_json_delta`s ("" means `{}`)."""
+    if not partial_json.strip():
+        return {}
+    value = json.loads(partial_json)
+    if not isinstance(value, dict):
+        raise ValueError(f"tool input is not a JSON object: {quote(partial_json)}")
+    return value
+
+
+class _Block:
+    """One content block being streamed: its start payload and the pieces its deltas added."""
+
+    __slots__ = ("citations", "closed", "extra", "index", "pieces", "signature", "start")
+
+    def __init__(self, index: int, start: ContentBlock) -> None:
+        self.index = index
+        self.start = start
+        self.pieces: list[str] = []
+        self.signature: list[str] = []
+        self.citations: list[dict[str, Any]] = []
+        self.extra: dict[str, list[str]] = {}
+        self.closed = False
+
+    def joined(self) -> str:
+        if len(self.pieces) > 1:  # join once; later snapshots start from the joined string
+            self.pieces[:] = ["".join(self.pieces)]
+        return self.pieces[0] if self.pieces else ""
+
+    def add(self, delta: Any) -> None:
+        kind = self.start.type
+        if isinstance(delta, TextDelta) and kind == "text":
+            self.pieces.append(delta.text)
+        elif isinstance(delta, InputJSONDelta) and kind in _TOOL_BLOCKS:
+            self.pieces.append(delta.partial_json)
+        elif isinstance(delta, ThinkingDelta) and kind == "thinking":
+            self.pieces.append(delta.thinking)
+        elif isinstance(delta, SignatureDelta) and kind == "thinking":
+            self.signature.append(delta.signature)
+        elif isinstance(delta, CitationsDelta) and kind == "text":
+            self.citations.append(delta.citation)
+        elif isinstance(delta, UnknownDelta):
+            # new delta kinds extend a string field of their block (compaction_delta -> content)
+            for key, value in (delta.model_extra or {}).items():
+                if isinstance(value, str):
+                    self.extra.setdefault(key, []).append(value)
+        else:
+            raise APIResponseValidationError(
+                f"stream sent a {delta.type} for content block {self.index}, which is of type {kind}"
+            )
+
+    def build(self) -> ContentBlock:
+        start = self.start
+        if isinstance(start, TextBlock):
+            citations = (start.citations or []) + self.citations if self.citations else start.citations
+            return start.model_copy(update={"text": start.text + self.joined(), "citations": citations})
+        if isinstance(start, ThinkingBlock):
+            signature = "".join(self.signature) if self.signature else start.signature
+            return start.model_copy(
+                update={"thinking": start.thinking + self.joined(), "signature": signature}
+            )
+        if start.type in _TOOL_BLOCKS:
+            return self._build_tool(start)
+        if self.extra:
+            fields = start.model_dump()
+            for key, pieces in self.extra.items():
+                fields[key] = (fields.get(key) or "") + "".join(pieces)
+            return UnknownBlock.model_validate(fields)
+        return start
+
+    def _build_tool(self, start: ContentBlock) -> ContentBlock:
+        raw = self.joined()
+        if not self.pieces:
+            return start
+        try:
+            tool_input = parse_tool_input(raw)
+        except ValueError as exc:
+            if self.closed:
+                raise APIResponseValidationError(
+                    f"tool_use block {self.index} closed with invalid JSON input: {quote(raw)}"
+                ) from exc
+            # still open (the stream was cut, e.g. stop_reason max_tokens): keep what came, raw
+            return start.model_copy(update={"input": {}, "partial_json": raw})
+        return start.model_copy(update={"input": tool_input})
+
+
+class MessageAccumulator:
+    """Feed it every event of one stream; `message` is the message so far, final once `complete`."""
+
+    __slots__ = ("_blocks", "_delta_extra", "_start", "_stop_reason", "_stop_sequence", "_usage", "complete")
+
+    def __init__(self) -> None:
+        self._start: Message | None = None
+        self._blocks: dict[int, _Block] = {}
+        self._usage: dict[str, Any] = {}
+        self._stop_reason: str | None = None
+        self._stop_sequence: str | None = None
+        self._delta_extra: dict[str, Any] = {}
+        self.complete = False
+
+    @property
+    def started(self) -> bool:
+        return self._start is not None
+
+    def feed(self, event: StreamEvent) -> None:
+        """Apply one event; raise the typed API error for an `error` event, and on grammar violations."""
+        if self.complete:
+            return  # anything after message_stop (a stray trailer) changes nothing
+        if isinstance(event, ContentBlockDeltaEvent):
+            self._block(event.index, event.type).add(event.delta)
+        elif isinstance(event, MessageStartEvent):
+            if self._start is not None:
+                raise APIResponseValidationError("stream sent message_start twice")
+            self._start = event.message
+            self._usage = event.message.usage.model_dump()
+            self._stop_reason, self._stop_sequence = event.message.stop_reason, event.message.stop_sequence
+        elif isinstance(event, ContentBlockStartEvent):
+            self._require_start(event.type)
+            if event.index in self._blocks:
+                raise APIResponseValidationError(f"stream started content block {event.index} twice")
+            self._blocks[event.index] = _Block(event.index, event.content_block)
+        elif isinstance(event, ContentBlockStopEvent):
+            self._block(event.index, event.type).closed = True
+        elif isinstance(event, MessageDeltaEvent):
+            self._require_start(event.type)
+            self._stop_reason = event.delta.stop_reason or self._stop_reason
+            self._stop_sequence = event.delta.stop_sequence or self._stop_sequence
+            self._delta_extra.update(event.delta.model_extra or {})
+            if event.usage is not None:
+                fields = event.usage.model_dump(exclude_none=True)
+                fields.update({k: v for k, v in (event.usage.model_extra or {}).items() if v is not None})
+                self._usage.update(fields)
+        elif isinstance(event, MessageStopEvent):
+            self._require_start(event.type)
+            self.complete = True
+        elif isinstance(event, ErrorEvent):
+            raise error_from_body(200, event.model_dump(), request_id=event.request_id)
+        # ping and unknown events carry nothing for the message
+
+    @property
+    def message(self) -> Message:
+        """A snapshot of the message so far (the final message once `complete`)."""
+        if self._start is None:
+            raise APIResponseValidationError("stream ended before message_start")
+        content = [self._blocks[i].build() for i in sorted(self._blocks)]
+        return self._start.model_copy(
+            update={
+                "content": content,
+                "stop_reason": self._stop_reason,
+                "stop_sequence": self._stop_sequence,
+                "usage": Usage.model_validate(self._usage),
+                **self._delta_extra,
+            }
+        )
+
+    @property
+    def text(self) -> str:
+        """The text of all text blocks so far."""
+        return "".join(
+            block.start.text + block.joined()
+            for _, block in sorted(self._blocks.items())
+            if isinstance(block.start, TextBlock)
+        )
+
+    @property
+    def usage(self) -> Usage:
+        """Usage so far: `message_start`'s, overlaid with every non-null `message_delta` field."""
+        return Usage.model_validate(self._usage)
+
+    def _require_start(self, kind: str) -> None:
+        if self._start is None:
+            raise APIResponseValidationError(f"stream sent {kind} before message_start")
+
+    def _block(self, index: int, kind: str) -> _Block:
+        self._require_start(kind)
+        block = self._blocks.get(index)
+        if block is None:
+            raise APIResponseValidationError(
+                f"stream sent {kind} for content block {index}, which never started"
+            )
+        return block

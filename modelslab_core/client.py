@@ -26,7 +26,7 @@ from ._shared import (
     read_stream_head,
 )
 from .errors import ModelsLabError
-from .types import Message, ModelInfo, StreamEvent
+from .types import Message, ModelInfo, StreamEvent, Usage
 
 __all__ = ["AsyncClient", "AsyncMessageStream", "Client", "MessageStream"]
 
@@ -42,6 +42,11 @@ class _StreamView:
     def text(self) -> str:
         """The answer's text received so far."""
         return self._state.accumulator.text if self._state else ""
+
+    @property
+    def usage(self) -> Usage:
+        """Usage so far: `message_start`'s counts overlaid with every non-null `message_delta` field."""
+        return self._state.accumulator.usage if self._state else Usage()
 
     @property
     def current_message(self) -> Message:

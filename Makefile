@@ -15,9 +15,16 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 install: $(STAMP)
 
+$(VENV)/.bench-installed: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[all,test,bench]"
+	touch $@
+
+bench: $(VENV)/.bench-installed
+	$(BIN)/python -m benchmarks
+
 lint: $(STAMP)
-	$(BIN)/ruff check modelslab_core langchain_modelslab llama_index_modelslab tests
-	$(BIN)/ruff format --check modelslab_core langchain_modelslab llama_index_modelslab tests
+	$(BIN)/ruff check modelslab_core langchain_modelslab llama_index_modelslab tests benchmarks
+	$(BIN)/ruff format --check modelslab_core langchain_modelslab llama_index_modelslab tests benchmarks
 
 typecheck: $(STAMP)
 	$(BIN)/mypy modelslab_core langchain_modelslab llama_index_modelslab

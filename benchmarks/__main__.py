@@ -1,0 +1,165 @@
+"""`python -m benchmarks`: run every benchmark against a local server process and check the targets."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import platform
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import cases as c
+from ._server import server_process
+from .measure import import_times, peak_memory, per_delta, time_cases
+from .report import evaluate, render, write_chart
+
+HERE = Path(__file__).resolve().parent
+
+
+def _reply_pieces(base_url: str, deltas: int) -> list[str]:
+    """The text deltas the server sends for the benchmark prompt, so the floors return the same reply."""
+    from modelslab_core import Client, ContentBlockDeltaEvent, TextDelta
+
+    with Client(c.KEY, base_url=base_url) as client:
+        call = {
+            "model": c.MODEL,
+            "max_tokens": deltas * 2,
+            "messages": [{"role": "user", "content": c.prompt(deltas)}],
+        }
+        with client.stream(**call) as stream:
+            return [
+                e.delta.text
+                for e in stream
+                if isinstance(e, ContentBlockDeltaEvent) and isinstance(e.delta, TextDelta)
+            ]
+
+
+def _streamers(base_url: str, deltas: int) -> dict[str, Any]:
+    """Per path, a function that streams one reply of `deltas` deltas and returns its text."""
+    from modelslab_core import Client
+
+    client = Client(c.KEY, base_url=base_url)
+    call = {
+        "model": c.MODEL,
+        "max_tokens": deltas * 2,
+        "messages": [{"role": "user", "content": c.prompt(deltas)}],
+    }
+
+    def core() -> str:
+        with client.stream(**call) as s:
+            for _ in s:
+                pass
+            return s.text
+
+    out: dict[str, Any] = {"core Client.stream": core}
+    try:
+        from langchain_modelslab import ChatModelsLab
+
+        model = ChatModelsLab(model=c.MODEL, api_key=c.KEY, base_url=base_url, max_tokens=deltas * 2)
+
+        def langchain() -> str:
+            return "".join(chunk.text for chunk in model.stream(c.prompt(deltas)))
+
+        out["ChatModelsLab.stream"] = langchain
+    except ImportError:
+        pass
+    try:
+        from llama_index.core.base.llms.types import ChatMessage
+
+        from llama_index_modelslab import ModelsLab
+
+        llm = ModelsLab(model=c.MODEL, api_key=c.KEY, base_url=base_url, max_tokens=deltas * 2)
+        messages = [ChatMessage(role="user", content=c.prompt(deltas))]
+
+        def llama_index() -> str:
+            text = ""
+            for response in llm.stream_chat(messages):
+                text = str(response.message.content)
+            return text
+
+        out["ModelsLab.stream_chat"] = llama_index
+    except ImportError:
+        pass
+    return out
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    results: dict[str, Any] = {
+        "machine": {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": _cpus()},
+        "settings": vars(args),
+    }
+    with server_process() as base_url:
+        pieces = _reply_pieces(base_url, args.deltas)
+        cases = c.raw_cases(base_url, args.deltas) + c.core_cases(base_url, args.deltas)
+        for factory in (c.langchain_cases, c.llama_index_cases):
+            try:
+                cases += factory(base_url, args.deltas, pieces)
+            except ImportError as exc:
+                print(f"skipped {factory.__name__}: {exc}", file=sys.stderr)
+        cases += c.anthropic_cases(base_url, args.deltas)
+        results["per_call"] = time_cases(cases, args.rounds, args.calls)
+        small = _streamers(base_url, args.small)
+        big = _streamers(base_url, args.big)
+        results["per_delta"] = {
+            name: {"small": per_delta(small[name], args.small, 3), "big": per_delta(big[name], args.big, 3)}
+            for name in small
+        }
+        results["memory"] = {
+            name: dict(zip(("peak_bytes", "text_bytes"), peak_memory(fn), strict=True))
+            for name, fn in big.items()
+        }
+        results["concurrency"] = {
+            "raw httpx": asyncio.run(c.concurrent_throughput(base_url, args.concurrency, args.pool, False)),
+        }
+        with contextlib.suppress(ImportError):
+            results["concurrency"]["ChatModelsLab.ainvoke"] = asyncio.run(
+                c.concurrent_throughput(base_url, args.concurrency, args.pool, True)
+            )
+    results["imports"] = import_times(args.import_rounds)
+    results["checks"] = evaluate(results)
+    return results
+
+
+def _cpus() -> int:
+    import os
+
+    return os.cpu_count() or 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--calls", type=int, default=30, help="calls per case per round")
+    parser.add_argument("--deltas", type=int, default=200, help="deltas per streamed reply")
+    parser.add_argument("--small", type=int, default=1000)
+    parser.add_argument("--big", type=int, default=20000)
+    parser.add_argument("--concurrency", type=int, default=256)
+    parser.add_argument("--pool", type=int, default=64, help="connection pool size for the concurrency test")
+    parser.add_argument("--import-rounds", type=int, default=5)
+    parser.add_argument("--out", default=str(HERE / "results" / "latest.json"))
+    parser.add_argument("--chart", default=str(HERE / "chart.png"), help="PNG to draw ('' for none)")
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny sizes: checks the harness runs, measures nothing"
+    )
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.rounds, args.calls, args.deltas, args.small, args.big = 1, 2, 5, 10, 20
+        args.concurrency, args.pool, args.import_rounds = 8, 4, 1
+    results = run(args)
+    print(render(results))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    if args.chart:
+        write_chart(results, Path(args.chart))
+    missed = [check for check in results["checks"] if check["ok"] is False]
+    return 1 if args.strict and missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

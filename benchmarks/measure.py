@@ -1,0 +1,100 @@
+"""Timing, memory and import measurements (medians over rounds, cases interleaved within each round)."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .cases import Case
+
+
+def time_cases(cases: Sequence[Case], rounds: int, calls: int) -> dict[str, float]:
+    """Median seconds per call of each case; every round runs every case once, in turn."""
+    loop = asyncio.new_event_loop()
+    samples: dict[str, list[float]] = {case.name: [] for case in cases}
+
+    async def repeat(case: Case) -> None:
+        assert case.arun is not None
+        for _ in range(calls):
+            await case.arun()
+
+    for case in cases:  # warm-up: connections, caches, lazy imports
+        case.run() if case.run else loop.run_until_complete(repeat(case))
+    for _ in range(rounds):
+        for case in cases:
+            start = time.perf_counter()
+            if case.run is not None:
+                for _ in range(calls):
+                    case.run()
+            else:
+                loop.run_until_complete(repeat(case))
+            samples[case.name].append((time.perf_counter() - start) / calls)
+    loop.close()
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def per_delta(run: Callable[[], Any], deltas: int, rounds: int) -> float:
+    """Median seconds per delta of one streamed call of `deltas` deltas."""
+    run()
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - start) / deltas)
+    return statistics.median(times)
+
+
+def peak_memory(run: Callable[[], str]) -> tuple[int, int]:
+    """(peak bytes allocated while `run` streams, bytes of text it received)."""
+    run()
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    text = run()
+    peak = tracemalloc.get_traced_memory()[1] - base
+    tracemalloc.stop()
+    return peak, len(text.encode("utf-8"))
+
+
+IMPORTS = {
+    "httpx, pydantic": "import httpx, pydantic",
+    "modelslab_core": "import modelslab_core",
+    "langchain_core.language_models": "import langchain_core.language_models",
+    "langchain_modelslab": "import langchain_modelslab",
+    "llama_index.core.llms": "import llama_index.core.llms",
+    "llama_index_modelslab": "import llama_index_modelslab",
+    "langchain_anthropic": "import langchain_anthropic",
+}
+
+_PROBE = (
+    "import sys, time; t = time.perf_counter(); {stmt}; d = time.perf_counter() - t; "
+    "top = {{m.split('.')[0] for m in sys.modules}}; "
+    "print(d, 'llama_index' in top, bool(top & {{'langchain', 'langchain_core'}}))"
+)
+
+
+def import_times(rounds: int) -> dict[str, dict[str, Any]]:
+    """Median import seconds of each module in fresh interpreters, and which framework each pulled in."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, stmt in IMPORTS.items():
+        times, flags = [], ("", "")
+        for _ in range(rounds):
+            proc = subprocess.run(
+                [sys.executable, "-c", _PROBE.format(stmt=stmt)], capture_output=True, text=True
+            )
+            if proc.returncode != 0:
+                break
+            seconds, *flags = proc.stdout.split()
+            times.append(float(seconds))
+        if times:
+            out[name] = {
+                "seconds": statistics.median(times),
+                "imports_llama_index": flags[0] == "True",
+                "imports_langchain": flags[1] == "True",
+            }
+    return out

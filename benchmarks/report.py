@@ -1,0 +1,150 @@
+"""The targets of issue 7 checked against one run's figures, the printed table and the chart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def _check(name: str, value: float | None, limit: float | None, unit: str = "x") -> dict[str, Any]:
+    ok = None if value is None or limit is None else value <= limit
+    return {"target": name, "value": value, "limit": limit, "unit": unit, "ok": ok}
+
+
+def _ratio(t: dict[str, float], num: str, *den: str) -> float | None:
+    if num not in t or any(d not in t for d in den):
+        return None
+    return t[num] / sum(t[d] for d in den)
+
+
+def evaluate(r: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target as {target, value, limit, ok}; ok is None where the figure could not be measured."""
+    t = r["per_call"]
+    checks = [
+        _check(
+            "ChatModelsLab.invoke / (raw invoke + LangChain floor)",
+            _ratio(t, "ChatModelsLab.invoke", "raw httpx invoke", "LangChain floor invoke"),
+            1.15,
+        ),
+        _check(
+            "ChatModelsLab.stream / (raw stream + LangChain floor)",
+            _ratio(t, "ChatModelsLab.stream", "raw httpx stream", "LangChain floor stream"),
+            1.2,
+        ),
+        _check(
+            "ModelsLab.chat / (raw invoke + LlamaIndex floor)",
+            _ratio(t, "ModelsLab.chat", "raw httpx invoke", "LlamaIndex floor chat"),
+            1.15,
+        ),
+        _check(
+            "ModelsLab.stream_chat / (raw stream + LlamaIndex floor)",
+            _ratio(t, "ModelsLab.stream_chat", "raw httpx stream", "LlamaIndex floor stream_chat"),
+            1.2,
+        ),
+        _check("Client.create / raw invoke", _ratio(t, "core Client.create", "raw httpx invoke"), 1.2),
+        _check("Client.stream / raw stream", _ratio(t, "core Client.stream", "raw httpx stream"), 1.5),
+    ]
+    imp = {k: v["seconds"] for k, v in r.get("imports", {}).items()}
+    if "langchain_modelslab" in imp and "langchain_core.language_models" in imp:
+        checks.append(
+            _check(
+                "import langchain_modelslab - langchain_core.language_models",
+                (imp["langchain_modelslab"] - imp["langchain_core.language_models"]) * 1000,
+                80,
+                "ms",
+            )
+        )
+    if "modelslab_core" in imp and "httpx, pydantic" in imp:
+        checks.append(
+            _check(
+                "import modelslab_core - (httpx, pydantic)",
+                (imp["modelslab_core"] - imp["httpx, pydantic"]) * 1000,
+                40,
+                "ms",
+            )
+        )
+    cross = r.get("imports", {})
+    for name, other in (
+        ("langchain_modelslab", "imports_llama_index"),
+        ("llama_index_modelslab", "imports_langchain"),
+    ):
+        if name in cross:
+            checks.append(
+                _check(f"{name} imports the other framework", float(cross[name][other]), 0.0, "bool")
+            )
+    conc = r.get("concurrency", {})
+    if "ChatModelsLab.ainvoke" in conc:
+        # higher is better: express as raw / ours so that <= 1 / 0.8 passes
+        checks.append(
+            _check(
+                "raw httpx / ChatModelsLab.ainvoke throughput (256 in flight)",
+                conc["raw httpx"] / conc["ChatModelsLab.ainvoke"],
+                1 / 0.8,
+            )
+        )
+    for name, d in r.get("per_delta", {}).items():
+        checks.append(_check(f"{name}: cost per delta at big / at small", d["big"] / d["small"], 1.3))
+    for name, m in r.get("memory", {}).items():
+        checks.append(
+            _check(
+                f"{name}: peak memory / text size (big stream)",
+                m["peak_bytes"] / max(1, m["text_bytes"]),
+                3.0,
+            )
+        )
+    return checks
+
+
+def render(r: dict[str, Any]) -> str:
+    lines = ["", "| case | median per call (ms) |", "|---|---:|"]
+    lines += [f"| {name} | {sec * 1000:.3f} |" for name, sec in r["per_call"].items()]
+    lines += ["", "| stream path | us per delta (small) | us per delta (big) |", "|---|---:|---:|"]
+    lines += [
+        f"| {n} | {d['small'] * 1e6:.2f} | {d['big'] * 1e6:.2f} |" for n, d in r.get("per_delta", {}).items()
+    ]
+    lines += ["", "| import | ms | pulls in langchain | pulls in llama_index |", "|---|---:|---|---|"]
+    lines += [
+        f"| {n} | {v['seconds'] * 1000:.0f} | {v['imports_langchain']} | {v['imports_llama_index']} |"
+        for n, v in r.get("imports", {}).items()
+    ]
+    lines += ["", "| concurrency (256 in flight) | calls/s |", "|---|---:|"]
+    lines += [f"| {n} | {v:.0f} |" for n, v in r.get("concurrency", {}).items()]
+    lines += ["", "| target | value | limit | result |", "|---|---:|---:|---|"]
+    for ch in r["checks"]:
+        value = "n/a" if ch["value"] is None else f"{ch['value']:.3f}"
+        verdict = {True: "PASS", False: "MISS", None: "not measured"}[ch["ok"]]
+        lines.append(f"| {ch['target']} | {value} {ch['unit']} | {ch['limit']} | {verdict} |")
+    return "\n".join(lines)
+
+
+def write_chart(r: dict[str, Any], path: Path) -> None:
+    """One bar chart of per-call medians, for the README (skipped when matplotlib is missing)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    names = [
+        n
+        for n in r["per_call"]
+        if "abatch" not in n
+        and "async" not in n.lower()
+        and "ainvoke" not in n
+        and "astream" not in n
+        and "achat" not in n
+    ]
+    values = [r["per_call"][n] * 1000 for n in names]
+    fig, ax = plt.subplots(figsize=(9, 0.35 * len(names) + 1.2))
+    colors = [
+        "#999999" if ("raw" in n or "floor" in n) else "#d98b3a" if "Anthropic" in n else "#3a7bd9"
+        for n in names
+    ]
+    ax.barh(names[::-1], values[::-1], color=colors[::-1])
+    ax.set_xlabel("ms per call (median; 200-delta reply from a loopback server)")
+    ax.set_title("modelslab-integrations vs raw httpx, framework floors and ChatAnthropic")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

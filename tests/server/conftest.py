@@ -60,8 +60,8 @@ async def api(request: pytest.FixtureRequest, modelslab_server: LocalServer) -> 
     """A client on a fresh server, once sync and once async."""
     sync = request.param == "sync"
     if sync:
-        with httpx.Client(base_url=modelslab_server.base_url, timeout=5) as client:
+        with httpx.Client(base_url=modelslab_server.base_url, timeout=5, verify=False) as client:
             yield Api(modelslab_server, True, client)
     else:
-        async with httpx.AsyncClient(base_url=modelslab_server.base_url, timeout=5) as aclient:
+        async with httpx.AsyncClient(base_url=modelslab_server.base_url, timeout=5, verify=False) as aclient:
             yield Api(modelslab_server, False, aclient)

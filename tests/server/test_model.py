@@ -50,7 +50,8 @@ async def ask(api: Api, request: dict[str, Any]) -> dict[str, Any]:
     streamed, chunks = await api.raw(json={**request, "stream": True})
     assert streamed.status_code == 200
     payloads = check(b"".join(chunks))
-    assert payloads[-2]["usage"]["output_tokens"] == reply["usage"]["output_tokens"]
+    assert payloads[0]["message"]["usage"] == {**reply["usage"], "output_tokens": 1}
+    assert payloads[-2]["usage"] == reply["usage"]
     for block in reply["content"]:
         deltas = [p["delta"] for p in payloads if p["type"] == "content_block_delta"]
         if block["type"] == "tool_use":

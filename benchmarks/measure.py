@@ -64,6 +64,8 @@ def peak_memory(run: Callable[[], str]) -> tuple[int, int]:
 IMPORTS = {
     "httpx, pydantic": "import httpx, pydantic",
     "modelslab_core": "import modelslab_core",
+    "httpx + pydantic.BaseModel": "import httpx; from pydantic import BaseModel",
+    "modelslab_core Client, AsyncClient": "from modelslab_core import Client, AsyncClient",
     "langchain_core.language_models": "import langchain_core.language_models",
     "langchain_modelslab": "import langchain_modelslab",
     "llama_index.core.llms": "import llama_index.core.llms",

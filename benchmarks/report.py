@@ -63,6 +63,13 @@ def evaluate(r: dict[str, Any]) -> list[dict[str, Any]]:
                 "ms",
             )
         )
+    if "modelslab_core Client, AsyncClient" in imp and "httpx + pydantic.BaseModel" in imp:
+        extra = imp["modelslab_core Client, AsyncClient"] - imp["httpx + pydantic.BaseModel"]
+        checks.append(
+            _check(
+                "from modelslab_core import Client, AsyncClient - (httpx + BaseModel)", extra * 1000, 40, "ms"
+            )
+        )
     cross = r.get("imports", {})
     for name, other in (
         ("langchain_modelslab", "imports_llama_index"),

@@ -1,56 +1,135 @@
-"""ModelsLab's Messages API, framework-free: wire types, HTTP clients, streaming, errors and retries."""
+"""ModelsLab's Messages API, framework-free: wire types, HTTP clients, streaming, errors and retries.
 
-from ._version import __version__
-from .client import AsyncClient, AsyncMessageStream, Client, MessageStream
-from .errors import (
-    APIConnectionError,
-    APIResponseValidationError,
-    APIStatusError,
-    APITimeoutError,
-    AuthenticationError,
-    BadRequestError,
-    IncompleteStreamError,
-    InsufficientCreditsError,
-    InternalServerError,
-    ModelsLabError,
-    NotFoundError,
-    OverloadedError,
-    PermissionDeniedError,
-    RateLimitError,
-    RequestTooLargeError,
-    ServiceUnavailableError,
-)
-from .retry import RetryPolicy
-from .sse import ServerSentEvent, SSEDecoder, parse_event
-from .stream import MessageAccumulator, parse_tool_input
-from .types import (
-    ContentBlock,
-    ContentBlockDeltaEvent,
-    ContentBlockStartEvent,
-    ContentBlockStopEvent,
-    ErrorEvent,
-    ImageBlock,
-    InputJSONDelta,
-    Message,
-    MessageDeltaEvent,
-    MessageStartEvent,
-    MessageStopEvent,
-    ModelInfo,
-    PingEvent,
-    RedactedThinkingBlock,
-    SignatureDelta,
-    StreamEvent,
-    TextBlock,
-    TextDelta,
-    ThinkingBlock,
-    ThinkingDelta,
-    ToolResultBlock,
-    ToolUseBlock,
-    UnknownBlock,
-    UnknownDelta,
-    UnknownEvent,
-    Usage,
-)
+Names are loaded on first use (PEP 562), so `import modelslab_core` alone costs next to nothing; the first
+`from modelslab_core import Client` pays for pydantic's model machinery and the wire types.
+"""
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._version import __version__
+    from .async_client import AsyncClient, AsyncMessageStream
+    from .client import Client, MessageStream
+    from .errors import (
+        APIConnectionError,
+        APIResponseValidationError,
+        APIStatusError,
+        APITimeoutError,
+        AuthenticationError,
+        BadRequestError,
+        IncompleteStreamError,
+        InsufficientCreditsError,
+        InternalServerError,
+        ModelsLabError,
+        NotFoundError,
+        OverloadedError,
+        PermissionDeniedError,
+        RateLimitError,
+        RequestTooLargeError,
+        ServiceUnavailableError,
+    )
+    from .retry import RetryPolicy
+    from .sse import ServerSentEvent, SSEDecoder, parse_event
+    from .stream import MessageAccumulator, parse_tool_input
+    from .types import (
+        ContentBlock,
+        ContentBlockDeltaEvent,
+        ContentBlockStartEvent,
+        ContentBlockStopEvent,
+        ErrorEvent,
+        ImageBlock,
+        InputJSONDelta,
+        Message,
+        MessageDeltaEvent,
+        MessageStartEvent,
+        MessageStopEvent,
+        ModelInfo,
+        PingEvent,
+        RedactedThinkingBlock,
+        SignatureDelta,
+        StreamEvent,
+        TextBlock,
+        TextDelta,
+        ThinkingBlock,
+        ThinkingDelta,
+        ToolResultBlock,
+        ToolUseBlock,
+        UnknownBlock,
+        UnknownDelta,
+        UnknownEvent,
+        Usage,
+    )
+
+_MODULE_OF = {
+    "APIConnectionError": "errors",
+    "APIResponseValidationError": "errors",
+    "APIStatusError": "errors",
+    "APITimeoutError": "errors",
+    "AsyncClient": "async_client",
+    "AsyncMessageStream": "async_client",
+    "AuthenticationError": "errors",
+    "BadRequestError": "errors",
+    "Client": "client",
+    "ContentBlock": "types",
+    "ContentBlockDeltaEvent": "types",
+    "ContentBlockStartEvent": "types",
+    "ContentBlockStopEvent": "types",
+    "ErrorEvent": "types",
+    "ImageBlock": "types",
+    "IncompleteStreamError": "errors",
+    "InputJSONDelta": "types",
+    "InsufficientCreditsError": "errors",
+    "InternalServerError": "errors",
+    "Message": "types",
+    "MessageAccumulator": "stream",
+    "MessageDeltaEvent": "types",
+    "MessageStartEvent": "types",
+    "MessageStopEvent": "types",
+    "MessageStream": "client",
+    "ModelInfo": "types",
+    "ModelsLabError": "errors",
+    "NotFoundError": "errors",
+    "OverloadedError": "errors",
+    "PermissionDeniedError": "errors",
+    "PingEvent": "types",
+    "RateLimitError": "errors",
+    "RedactedThinkingBlock": "types",
+    "RequestTooLargeError": "errors",
+    "RetryPolicy": "retry",
+    "SSEDecoder": "sse",
+    "ServerSentEvent": "sse",
+    "ServiceUnavailableError": "errors",
+    "SignatureDelta": "types",
+    "StreamEvent": "types",
+    "TextBlock": "types",
+    "TextDelta": "types",
+    "ThinkingBlock": "types",
+    "ThinkingDelta": "types",
+    "ToolResultBlock": "types",
+    "ToolUseBlock": "types",
+    "UnknownBlock": "types",
+    "UnknownDelta": "types",
+    "UnknownEvent": "types",
+    "Usage": "types",
+    "__version__": "_version",
+    "parse_event": "sse",
+    "parse_tool_input": "stream",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'modelslab_core' has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "APIConnectionError",

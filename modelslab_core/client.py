@@ -1,4 +1,4 @@
-"""`Client` and `AsyncClient`: the only code in this project that sends requests or sleeps.
+"""`Client`: the only code in this project, with `async_client`, that sends requests or sleeps.
 
 Everything they decide (body, headers, parsing, retry or not, how long to wait) is done by I/O-free code in
 `_request`, `_response`, `retry` and `_shared`; the sync and async classes are the thin loops around it.
@@ -6,10 +6,9 @@ Everything they decide (body, headers, parsing, retry or not, how long to wait) 
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal
 
@@ -28,7 +27,7 @@ from ._shared import (
 from .errors import ModelsLabError
 from .types import Message, ModelInfo, StreamEvent, Usage
 
-__all__ = ["AsyncClient", "AsyncMessageStream", "Client", "MessageStream"]
+__all__ = ["Client", "MessageStream"]
 
 AuthStyle = Literal["x-api-key", "bearer"]
 
@@ -107,61 +106,6 @@ class MessageStream(_StreamView):
 
     def get_final_text(self) -> str:
         return self.get_final_message().text
-
-
-class AsyncMessageStream(_StreamView):
-    """The async twin of `MessageStream`: `async with`, `async for`, `await get_final_message()`."""
-
-    def __init__(self, client: AsyncClient, body: dict[str, Any]) -> None:
-        self._client, self._body = client, body
-        self._state = None
-        self._opened: Opened[AsyncIterator[bytes]] | None = None
-        self._iterator: AsyncIterator[StreamEvent] | None = None
-
-    async def __aenter__(self) -> AsyncMessageStream:
-        if self._opened is None:
-            self._opened = await self._client._open_stream(self._body)
-            self._state = self._opened.state
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        if self._opened is not None and not self._opened.closed:
-            self._opened.closed = True
-            await self._opened.response.aclose()
-            self._client._release()
-
-    def __aiter__(self) -> AsyncIterator[StreamEvent]:
-        if self._iterator is None:
-            self._iterator = self._events()
-        return self._iterator
-
-    async def _events(self) -> AsyncIterator[StreamEvent]:
-        opened = (await self.__aenter__())._opened
-        assert opened is not None
-        try:
-            for event in opened.pending:
-                yield event
-            try:
-                async for chunk in opened.chunks:
-                    for event in opened.state.feed(chunk):
-                        yield event
-            except httpx.HTTPError as exc:
-                raise map_transport_error(exc) from exc
-            for event in opened.state.finish():
-                yield event
-        finally:
-            await self.aclose()
-
-    async def get_final_message(self) -> Message:
-        async for _ in self:
-            pass
-        return self.current_message
-
-    async def get_final_text(self) -> str:
-        return (await self.get_final_message()).text
 
 
 class _ClientBase:
@@ -357,170 +301,3 @@ class Client(_ClientBase):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
-
-
-class AsyncClient(_ClientBase):
-    """The async twin of `Client`, with the same arguments and method names."""
-
-    def __init__(
-        self,
-        api_key: str | None = None,
-        *,
-        base_url: str | None = None,
-        timeout: float | httpx.Timeout | None = 60.0,
-        max_retries: int = 2,
-        default_headers: Mapping[str, str] | None = None,
-        http_client: httpx.AsyncClient | None = None,
-        auth: AuthStyle = "x-api-key",
-        max_concurrent_requests: int | None = None,
-    ) -> None:
-        super().__init__(
-            api_key,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            default_headers=default_headers,
-            auth=auth,
-            max_concurrent_requests=max_concurrent_requests,
-        )
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(
-            timeout=self._config.timeout, limits=self._config.limits
-        )
-        self._slots: asyncio.Semaphore | None = None
-        self._slots_loop: asyncio.AbstractEventLoop | None = None
-
-    async def create(
-        self,
-        *,
-        model: str,
-        max_tokens: int,
-        messages: Sequence[Any],
-        system: str | Sequence[Any] | None = None,
-        temperature: float | None = None,
-        top_p: float | None = None,
-        top_k: int | None = None,
-        stop_sequences: Sequence[str] | None = None,
-        tools: Sequence[Mapping[str, Any]] | None = None,
-        tool_choice: Mapping[str, Any] | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-    ) -> Message:
-        """Send one Messages request and return the whole answer."""
-        body = _body(**{k: v for k, v in locals().items() if k != "self"})
-        result: Message = await self._request("POST", "/v1/messages", body, Message)
-        return result
-
-    def stream(
-        self,
-        *,
-        model: str,
-        max_tokens: int,
-        messages: Sequence[Any],
-        system: str | Sequence[Any] | None = None,
-        temperature: float | None = None,
-        top_p: float | None = None,
-        top_k: int | None = None,
-        stop_sequences: Sequence[str] | None = None,
-        tools: Sequence[Mapping[str, Any]] | None = None,
-        tool_choice: Mapping[str, Any] | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-    ) -> AsyncMessageStream:
-        """Stream one Messages request: `async with client.stream(...) as stream: async for event in ...`."""
-        body = _body(stream=True, **{k: v for k, v in locals().items() if k != "self"})
-        return AsyncMessageStream(self, body)
-
-    async def count_tokens(
-        self,
-        *,
-        model: str,
-        messages: Sequence[Any],
-        system: str | Sequence[Any] | None = None,
-        tools: Sequence[Mapping[str, Any]] | None = None,
-        tool_choice: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-    ) -> int:
-        """Input tokens the request would use (`POST /v1/messages/count_tokens`)."""
-        body = _body(count_only=True, max_tokens=None, **{k: v for k, v in locals().items() if k != "self"})
-        result: TokenCount = await self._request("POST", "/v1/messages/count_tokens", body, TokenCount)
-        return result.input_tokens
-
-    async def list_models(self) -> list[ModelInfo]:
-        """The models the API serves (`GET /v1/models`)."""
-        result: ModelList = await self._request("GET", "/v1/models", None, ModelList)
-        return result.data
-
-    async def _request(self, method: str, path: str, body: dict[str, Any] | None, model: Any) -> Any:
-        request = self._config.request(method, path, body)
-        attempt = 0
-        await self._acquire()
-        try:
-            while True:
-                response = None
-                try:
-                    response = await self._http.request(**request)
-                    return self._config.parse(response, model)
-                except (httpx.HTTPError, ModelsLabError) as exc:
-                    delay = self._config.retry_delay(exc, attempt, response)
-                await asyncio.sleep(delay)
-                attempt += 1
-        finally:
-            self._release()
-
-    async def _open_stream(self, body: dict[str, Any]) -> Opened[AsyncIterator[bytes]]:
-        request = self._config.request("POST", "/v1/messages", body)
-        attempt = 0
-        await self._acquire()
-        while True:
-            response = None
-            try:
-                response = await self._http.send(self._http.build_request(**request), stream=True)
-                if response.status_code >= 400:
-                    await response.aread()
-                    self._config.parse(response, Message)
-                chunks = response.aiter_bytes()
-                state = StreamState(response.status_code)
-                pending: list[StreamEvent] = []
-                async for chunk in chunks:
-                    if pending := state.feed(chunk):
-                        break
-                else:
-                    pending = state.finish()
-                return Opened(response, chunks, state, pending)
-            except (httpx.HTTPError, ModelsLabError) as exc:
-                if response is not None:
-                    await response.aclose()
-                try:
-                    delay = self._config.retry_delay(exc, attempt, response)
-                except BaseException:
-                    self._release()
-                    raise
-            await asyncio.sleep(delay)
-            attempt += 1
-
-    async def _acquire(self) -> None:
-        limit = self._config.max_concurrent_requests
-        if not limit:
-            return
-        loop = asyncio.get_running_loop()
-        if self._slots is None or self._slots_loop is not loop:  # a semaphore belongs to one event loop
-            self._slots, self._slots_loop = asyncio.Semaphore(limit), loop
-        await self._slots.acquire()
-
-    def _release(self) -> None:
-        if self._slots is not None:
-            self._slots.release()
-
-    async def aclose(self) -> None:
-        """Close the connection pool (a caller-supplied `http_client` is left open)."""
-        if self._owns_http:
-            await self._http.aclose()
-
-    async def __aenter__(self) -> AsyncClient:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()

@@ -41,6 +41,8 @@ class SSEDecoder:
         self._id: str | None = None
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
+        if not chunk:  # must not clear a pending CR: the LF may still come in the next chunk
+            return []
         if self._pending_cr:  # a CR ended the previous chunk: a LF starting this one belongs to it
             self._pending_cr = False
             if chunk.startswith(b"\n"):

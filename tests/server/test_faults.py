@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from modelslab_core import Message, MessageAccumulator, SSEDecoder, parse_event
 from modelslab_core.testing import FAULTS, LocalServer
 
 from .conftest import KEY, Api, body
@@ -314,3 +315,18 @@ def test_stop_aborts_a_slow_stream() -> None:
             list(chunks)
     assert time.perf_counter() - started < 0.5
     client.close()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["crlf", "no-event-lines", "done-trailer", "usage-start-only", "usage-delta-only", "unknown-events"],
+)
+async def test_tolerable_stream_faults_accumulate_to_the_json_reply(api: Api, name: str) -> None:
+    request = body("Use add on 2 and 3", tools=[{"name": "add", "input_schema": {"type": "object"}}])
+    expected = Message.model_validate((await api.post(json=request)).json())
+    _, chunks = await api.raw(json={**request, "stream": True}, headers=fault(name))
+    decoder, accumulator = SSEDecoder(), MessageAccumulator()
+    for sse in [event for chunk in chunks for event in decoder.feed(chunk)] + decoder.flush():
+        if (event := parse_event(sse)) is not None:
+            accumulator.feed(event)
+    assert accumulator.complete and accumulator.message == expected

@@ -1,0 +1,275 @@
+"""`ModelsLab`: ModelsLab's Messages API as a LlamaIndex `FunctionCallingLLM`.
+
+A thin shell: `_convert` translates requests and responses, `modelslab_core` does the HTTP; the methods here
+only wire the two together under LlamaIndex's callback decorators.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from llama_index.core.base.llms.generic_utils import (
+    achat_to_completion_decorator,
+    astream_chat_to_completion_decorator,
+    chat_to_completion_decorator,
+    stream_chat_to_completion_decorator,
+)
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ChatResponse,
+    ChatResponseAsyncGen,
+    ChatResponseGen,
+    CompletionResponse,
+    CompletionResponseAsyncGen,
+    CompletionResponseGen,
+    LLMMetadata,
+    MessageRole,
+)
+from llama_index.core.bridge.pydantic import Field, PrivateAttr, SecretStr
+from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
+from llama_index.core.llms.function_calling import FunctionCallingLLM
+from llama_index.core.llms.llm import ToolSelection
+
+from modelslab_core import AsyncClient, Client, ModelInfo
+
+from ._convert import (
+    StreamState,
+    to_chat_response,
+    to_request,
+    to_stream_response,
+    to_tool_choice,
+    to_tool_selections,
+    to_wire_tools,
+)
+from .catalog import lookup
+
+if TYPE_CHECKING:
+    from llama_index.core.tools import BaseTool
+
+__all__ = ["DEFAULT_MAX_TOKENS", "DEFAULT_MODEL", "ModelsLab"]
+
+DEFAULT_MODEL = "Qwen/Qwen2.5-VL-72B-Instruct-together"
+DEFAULT_MAX_TOKENS = 4096
+
+
+class ModelsLab(FunctionCallingLLM):
+    """A LlamaIndex LLM on ModelsLab's Messages API (`/api/v7/llm/v1/messages`): chat, streaming, tools.
+
+    The API key comes from `api_key=` or `MODELSLAB_API_KEY`; it is kept private, out of `to_dict()`,
+    `to_json()`, `model_dump()` and `repr`.
+    """
+
+    model: str = Field(default=DEFAULT_MODEL, description="ModelsLab model id, slash or dash style.")
+    base_url: str | None = Field(
+        default=None,
+        description="API base URL (default MODELSLAB_BASE_URL or https://modelslab.com/api/v7/llm).",
+    )
+    max_tokens: int = Field(default=DEFAULT_MAX_TOKENS, gt=0, description="Most tokens to generate.")
+    temperature: float | None = Field(default=None, ge=0, le=1, description="Sampling temperature (0..1).")
+    top_p: float | None = Field(default=None, ge=0, le=1, description="Nucleus sampling mass (0..1).")
+    top_k: int | None = Field(default=None, gt=0, description="Sample from the k most likely tokens.")
+    stop_sequences: list[str] | None = Field(default=None, description="Texts that end generation.")
+    timeout: float = Field(default=60.0, gt=0, description="Seconds to wait for a response.")
+    max_retries: int = Field(
+        default=2, ge=0, description="Retries for 408/409/429/5xx and connection errors."
+    )
+    default_headers: dict[str, str] | None = Field(
+        default=None, description="Headers sent with every request."
+    )
+    additional_kwargs: dict[str, Any] = Field(
+        default_factory=dict, description="Extra JSON body fields sent with every request."
+    )
+    context_window: int | None = Field(
+        default=None, gt=0, description="Override of the catalog's context window for this model."
+    )
+    is_function_calling_model: bool | None = Field(
+        default=None, description="Override of the catalog's function-calling flag for this model."
+    )
+    max_concurrent_requests: int | None = Field(
+        default=None, gt=0, description="Cap on requests in flight from this LLM (per client)."
+    )
+
+    _api_key: SecretStr | None = PrivateAttr(default=None)
+    _client: Client | None = PrivateAttr(default=None)
+    _aclient: AsyncClient | None = PrivateAttr(default=None)
+    _aclient_loop: asyncio.AbstractEventLoop | None = PrivateAttr(default=None)
+
+    def __init__(self, model: str = DEFAULT_MODEL, *, api_key: str | None = None, **kwargs: Any) -> None:
+        """Configure the LLM; no request is sent and a missing key is reported at the first call."""
+        super().__init__(model=model, **kwargs)
+        key = api_key if api_key is not None else os.environ.get("MODELSLAB_API_KEY")
+        self._api_key = SecretStr(key) if key else None
+
+    @classmethod
+    def class_name(cls) -> str:
+        """The name LlamaIndex serializes this class under."""
+        return "ModelsLab_LLM"
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        """Context window and capabilities from the catalog, with this instance's overrides. Never raises."""
+        spec = lookup(self.model)
+        calling = self.is_function_calling_model
+        return LLMMetadata(
+            context_window=self.context_window or spec.context_window,
+            num_output=self.max_tokens,
+            is_chat_model=True,
+            is_function_calling_model=spec.function_calling if calling is None else calling,
+            model_name=self.model,
+            system_role=MessageRole.SYSTEM,
+        )
+
+    # -- clients: created on first use, kept for the instance's life, never closed from __del__ --------------
+
+    def _client_options(self) -> dict[str, Any]:
+        return {
+            "api_key": self._api_key.get_secret_value() if self._api_key else None,
+            "base_url": self.base_url,
+            "timeout": self.timeout,
+            "max_retries": self.max_retries,
+            "default_headers": self.default_headers,
+            "max_concurrent_requests": self.max_concurrent_requests,
+        }
+
+    @property
+    def client(self) -> Client:
+        """The synchronous `modelslab_core.Client` this LLM sends with."""
+        if self._client is None:
+            self._client = Client(**self._client_options())
+        return self._client
+
+    @property
+    def async_client(self) -> AsyncClient:
+        """The `modelslab_core.AsyncClient` of the running event loop (a pool belongs to one loop)."""
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if self._aclient is None or self._aclient_loop is not loop:
+            self._aclient, self._aclient_loop = AsyncClient(**self._client_options()), loop
+        return self._aclient
+
+    def _params(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> dict[str, Any]:
+        settings = {
+            "model": self.model,
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "top_k": self.top_k,
+            "stop_sequences": self.stop_sequences,
+            "extra_body": self.additional_kwargs,
+        }
+        return to_request(messages, settings, kwargs)
+
+    # -- chat ------------------------------------------------------------------------------------------------
+
+    @llm_chat_callback()
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        """Send the conversation and return the whole answer."""
+        return to_chat_response(self.client.create(**self._params(messages, kwargs)))
+
+    @llm_chat_callback()
+    async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        """Async `chat`."""
+        return to_chat_response(await self.async_client.create(**self._params(messages, kwargs)))
+
+    @llm_chat_callback()
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        """Stream the answer as cumulative responses; `delta` is the new text, the last one carries usage."""
+        stream = self.client.stream(**self._params(messages, kwargs))  # arguments checked before any I/O
+
+        def gen() -> ChatResponseGen:
+            state = StreamState()
+            with stream:
+                for event in stream:
+                    if (response := to_stream_response(event, state)) is not None:
+                        yield response
+
+        return gen()
+
+    @llm_chat_callback()
+    async def astream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseAsyncGen:
+        """Async `stream_chat`: awaiting it returns the async generator (as the decorator expects)."""
+        stream = self.async_client.stream(**self._params(messages, kwargs))
+
+        async def gen() -> ChatResponseAsyncGen:
+            state = StreamState()
+            async with stream:
+                async for event in stream:
+                    if (response := to_stream_response(event, state)) is not None:
+                        yield response
+
+        return gen()
+
+    # -- completion: the chat methods on a one-message conversation ------------------------------------------
+
+    @llm_completion_callback()
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        """Complete `prompt` (sent as one user message)."""
+        return chat_to_completion_decorator(self.chat)(prompt, **kwargs)
+
+    @llm_completion_callback()
+    async def acomplete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        """Async `complete`."""
+        return await achat_to_completion_decorator(self.achat)(prompt, **kwargs)
+
+    @llm_completion_callback()
+    def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseGen:
+        """Stream the completion of `prompt`."""
+        return stream_chat_to_completion_decorator(self.stream_chat)(prompt, **kwargs)
+
+    @llm_completion_callback()
+    async def astream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseAsyncGen:
+        """Async `stream_complete`."""
+        return await astream_chat_to_completion_decorator(self.astream_chat)(prompt, **kwargs)
+
+    # -- tools -----------------------------------------------------------------------------------------------
+
+    def _prepare_chat_with_tools(
+        self,
+        tools: Sequence[BaseTool],
+        user_msg: str | ChatMessage | None = None,
+        chat_history: list[ChatMessage] | None = None,
+        verbose: bool = False,
+        allow_parallel_tool_calls: bool = False,
+        tool_required: bool = False,
+        tool_choice: str | dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """The `chat` arguments for a call with tools; `chat_history` is copied, never changed."""
+        messages = list(chat_history or [])
+        if isinstance(user_msg, str):
+            user_msg = ChatMessage(role=MessageRole.USER, content=user_msg)
+        if user_msg is not None:
+            messages.append(user_msg)
+        prepared: dict[str, Any] = {"messages": messages, **kwargs}
+        if tools:
+            prepared["tools"] = to_wire_tools(tools)
+            prepared["tool_choice"] = to_tool_choice(
+                tool_choice, tool_required=tool_required, allow_parallel_tool_calls=allow_parallel_tool_calls
+            )
+        return prepared
+
+    def get_tool_calls_from_response(
+        self, response: ChatResponse, error_on_no_tool_call: bool = True, **kwargs: Any
+    ) -> list[ToolSelection]:
+        """The tool calls of a response (or of a streamed response so far, its arguments parsed leniently)."""
+        calls = to_tool_selections(response)
+        if not calls and error_on_no_tool_call:
+            raise ValueError(f"expected a tool call in the response, got none: {response.message.content!r}")
+        return calls
+
+    # -- models ----------------------------------------------------------------------------------------------
+
+    def list_models(self) -> list[ModelInfo]:
+        """The models the API serves (`GET /v1/models`; ids only, see `catalog` for their figures)."""
+        return self.client.list_models()
+
+    async def alist_models(self) -> list[ModelInfo]:
+        """Async `list_models`."""
+        return await self.async_client.list_models()

@@ -18,7 +18,15 @@ from .errors import (
 )
 from .sse import SSEDecoder, parse_event
 from .stream import MessageAccumulator
-from .types import STREAM_EVENT_ADAPTER, Message, StreamEvent, TextBlock, ThinkingBlock, ToolUseBlock
+from .types import (
+    STREAM_EVENT_ADAPTER,
+    ErrorEvent,
+    Message,
+    StreamEvent,
+    TextBlock,
+    ThinkingBlock,
+    ToolUseBlock,
+)
 
 __all__ = ["StreamState", "parse_body", "status_error"]
 
@@ -75,12 +83,13 @@ class StreamState:
     collected whole and answered at `finish()`.
     """
 
-    __slots__ = ("_json_body", "_kind", "accumulator", "decoder", "events_seen", "status_code")
+    __slots__ = ("_json_body", "_kind", "accumulator", "decoder", "events_seen", "headers", "status_code")
 
-    def __init__(self, status_code: int = 200) -> None:
+    def __init__(self, status_code: int = 200, headers: Mapping[str, str] | None = None) -> None:
         self.decoder = SSEDecoder()
         self.accumulator = MessageAccumulator()
         self.status_code = status_code
+        self.headers: Mapping[str, str] = headers if headers is not None else {}
         self.events_seen = 0
         self._kind: str | None = None  # "sse" or "json", decided by the first non-blank byte
         self._json_body: list[bytes] = []
@@ -98,23 +107,28 @@ class StreamState:
         for sse in self.decoder.feed(chunk):
             event = parse_event(sse)
             if event is not None:
-                self.accumulator.feed(event)
-                events.append(event)
+                events.append(self._apply(event))
         self.events_seen += len(events)
         return events
+
+    def _apply(self, event: StreamEvent) -> StreamEvent:
+        if isinstance(event, ErrorEvent) and event.request_id is None:  # the header names the request
+            request_id = self.headers.get("request-id") or self.headers.get("x-request-id")
+            event = event.model_copy(update={"request_id": request_id})
+        self.accumulator.feed(event)
+        return event
 
     def finish(self) -> list[StreamEvent]:
         """Events left at the end of the body; raises when the stream is not a complete message."""
         if self._kind == "json":
             content = b"".join(self._json_body)
-            message = parse_body(self.status_code, {}, content, Message)
+            message = parse_body(self.status_code, self.headers, content, Message)
             return self._replay(message)
         events = []
         for sse in self.decoder.flush():
             event = parse_event(sse)
             if event is not None:
-                self.accumulator.feed(event)
-                events.append(event)
+                events.append(self._apply(event))
         if not self.accumulator.complete:
             raise IncompleteStreamError(
                 f"the stream ended after {self.events_seen + len(events)} events without message_stop: "

@@ -194,7 +194,7 @@ class AsyncClient(_ClientBase):
                     await response.aread()
                     self._config.parse(response, Message)
                 chunks = response.aiter_bytes()
-                state = StreamState(response.status_code)
+                state = StreamState(response.status_code, response.headers)
                 pending: list[StreamEvent] = []
                 async for chunk in chunks:
                     if pending := state.feed(chunk):

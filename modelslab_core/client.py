@@ -267,7 +267,7 @@ class Client(_ClientBase):
                     response.read()
                     self._config.parse(response, Message)
                 chunks = response.iter_bytes()
-                state = StreamState(response.status_code)
+                state = StreamState(response.status_code, response.headers)
                 pending = read_stream_head(state, chunks)
                 return Opened(response, chunks, state, pending)
             except (httpx.HTTPError, ModelsLabError) as exc:

@@ -126,7 +126,7 @@ def test_stop_sequence_and_extra_delta_fields() -> None:
     assert acc2.message.stop_sequence == "END"
 
 
-# --- tools, thinking, unknown types -------------------------------------------------------------------------
+# --- tools, thinking, unknown types ---
 
 TOOL = {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {}}
 
@@ -295,7 +295,7 @@ def test_whitespace_text_block_before_thinking() -> None:
     assert [b.type for b in acc.message.content] == ["text", "thinking", "text"]
 
 
-# --- errors and grammar ------------------------------------------------------------------------------------
+# --- errors and grammar ---
 
 ERROR_EVENTS = [
     ("overloaded_error", mc.OverloadedError, 529),

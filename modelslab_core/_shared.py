@@ -20,7 +20,7 @@ from .errors import (
     APITimeoutError,
     ModelsLabError,
 )
-from .retry import RetryPolicy
+from .retry import RETRY_STATUSES, RetryPolicy
 from .types import ModelInfo, StreamEvent
 
 logger = logging.getLogger("modelslab_core")
@@ -156,7 +156,8 @@ class ClientConfig:
         headers = response.headers if response is not None else None
         retryable = self.policy.should_retry(error, attempt, headers)
         if not retryable and isinstance(error, APIResponseValidationError):
-            retryable = attempt < self.policy.max_retries and (error.status_code or 0) >= 500
+            status = error.status_code or 0  # a proxy's HTML page: the status alone decides
+            retryable = attempt < self.policy.max_retries and (status in RETRY_STATUSES or status >= 500)
         if not retryable:
             if error is exc:
                 raise error

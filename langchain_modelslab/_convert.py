@@ -1,0 +1,715 @@
+"""Pure translation between LangChain messages and the Messages API wire format. No I/O.
+
+Requests: `to_wire_messages` (LangChain messages -> `system` + `messages`), `to_wire_tool`,
+`to_wire_tool_choice`.
+Responses: `to_ai_message` (a whole `Message`), `to_chunk` (one stream event, with a `ChunkState` per stream),
+`to_usage_metadata`, and `to_v1_blocks` (the `content_blocks` translator registered for `model_provider`).
+
+Shape of the LangChain output, the same for `invoke` and for a gathered `stream`:
+- text only: `content` is the answer string; reasoning (thinking blocks, or an R1-style `<think>...</think>`
+  prefix) goes to `additional_kwargs["reasoning_content"]`;
+- otherwise (tools were sent, or the answer holds tool calls): `content` is a list of Messages-format blocks
+  (`text`, `thinking`, `tool_use`, ...), as `ChatAnthropic` produces, plus `tool_calls` and the same
+  `reasoning_content`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
+
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    ChatMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
+from langchain_core.messages.ai import InputTokenDetails, UsageMetadata
+from langchain_core.messages.tool import tool_call_chunk
+
+from modelslab_core import (
+    ContentBlockDeltaEvent,
+    ContentBlockStartEvent,
+    ContentBlockStopEvent,
+    ErrorEvent,
+    ImageBlock,
+    InputJSONDelta,
+    Message,
+    MessageDeltaEvent,
+    MessageStartEvent,
+    MessageStopEvent,
+    PingEvent,
+    RedactedThinkingBlock,
+    SignatureDelta,
+    StreamEvent,
+    TextBlock,
+    TextDelta,
+    ThinkingBlock,
+    ThinkingDelta,
+    ToolResultBlock,
+    ToolUseBlock,
+    UnknownBlock,
+    UnknownDelta,
+    UnknownEvent,
+    Usage,
+)
+
+if TYPE_CHECKING:
+    from langchain_core.messages import content as types
+
+__all__ = [
+    "PROVIDER",
+    "ChunkState",
+    "JSONObject",
+    "ThinkSplitter",
+    "normalize_tool_call_id",
+    "split_think",
+    "to_ai_message",
+    "to_chunk",
+    "to_usage_metadata",
+    "to_v1_blocks",
+    "to_v1_chunk_blocks",
+    "to_wire_messages",
+    "to_wire_tool",
+    "to_wire_tool_choice",
+]
+
+JSONObject = dict[str, Any]
+"""A JSON object of the wire format (a content block, a message, a tool)."""
+
+PROVIDER = "modelslab"
+"""`response_metadata["model_provider"]`: selects `to_v1_blocks` for `content_blocks` and v1 output."""
+
+_THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
+_TOOL_ID = re.compile(r"^[a-zA-Z0-9_-]+$")
+_DATA_URI = re.compile(r"^data:(?P<mime>[^;,]+);base64,(?P<data>.+)$", re.DOTALL)
+_PASSTHROUGH = frozenset({"tool_result", "redacted_thinking", "search_result", "server_tool_use"})
+
+# --- requests -----------------------------------------------------------------------------------------------
+
+
+def normalize_tool_call_id(tool_call_id: str | None, position: int = 0) -> str:
+    """A tool-call id the Messages API accepts (`^[a-zA-Z0-9_-]+$`), the same for the same input.
+
+    Ids from other providers (`call:1`, `functions.add:0`) are rewritten with a short hash of the original, so
+    two ids that differ only in forbidden characters stay distinct and a `tool_use` keeps matching its result.
+    """
+    if tool_call_id and _TOOL_ID.match(tool_call_id):
+        return tool_call_id
+    if not tool_call_id:
+        return f"toolu_missing_{position}"
+    digest = hashlib.sha256(tool_call_id.encode()).hexdigest()[:8]
+    return f"{re.sub(r'[^a-zA-Z0-9_-]', '_', tool_call_id)[:48]}_{digest}"
+
+
+def to_wire_messages(
+    messages: Sequence[BaseMessage],
+) -> tuple[str | list[JSONObject] | None, list[JSONObject]]:
+    """`(system, messages)` for a Messages request.
+
+    System messages (one or several, anywhere) go to `system`; consecutive turns of one role (human and tool
+    messages, or two AI messages) merge into one turn; whitespace-only text blocks are dropped.
+    """
+    system: list[JSONObject] = []
+    turns: list[JSONObject] = []
+    for message in messages:
+        if isinstance(message, SystemMessage) or (
+            isinstance(message, ChatMessage) and message.role == "system"
+        ):
+            system.extend(_user_blocks(message.content, "system"))
+            continue
+        role, content = _turn(message)
+        if not content:
+            continue  # e.g. an AI turn with nothing but an empty string
+        if turns and turns[-1]["role"] == role:
+            previous = turns[-1]["content"]
+            turns[-1]["content"] = _as_blocks(previous) + _as_blocks(content)
+        else:
+            turns.append({"role": role, "content": content})
+    return _system(system), turns
+
+
+def _system(blocks: list[JSONObject]) -> str | list[JSONObject] | None:
+    if not blocks:
+        return None
+    if len(blocks) == 1 and blocks[0].keys() == {"type", "text"}:
+        text: str = blocks[0]["text"]
+        return text
+    return blocks
+
+
+def _as_blocks(content: str | list[JSONObject]) -> list[JSONObject]:
+    return [{"type": "text", "text": content}] if isinstance(content, str) else content
+
+
+def _turn(message: BaseMessage) -> tuple[Literal["user", "assistant"], str | list[JSONObject]]:
+    if isinstance(message, HumanMessage):
+        return "user", _user_content(message.content)
+    if isinstance(message, AIMessage):
+        return "assistant", _assistant_content(message)
+    if isinstance(message, ToolMessage):
+        return "user", [_tool_result(message)]
+    if isinstance(message, ChatMessage) and message.role in ("user", "human"):
+        return "user", _user_content(message.content)
+    if isinstance(message, ChatMessage) and message.role in ("assistant", "ai"):
+        return "assistant", _user_content(message.content)
+    raise ValueError(
+        f"{type(message).__name__} (role {getattr(message, 'role', message.type)!r}) cannot be sent to the "
+        "Messages API: use SystemMessage, HumanMessage, AIMessage or ToolMessage"
+    )
+
+
+def _user_content(content: str | list[str | dict[Any, Any]]) -> str | list[JSONObject]:
+    if isinstance(content, str):
+        return content if content.strip() else []
+    return _user_blocks(content, "message")
+
+
+def _user_blocks(content: str | list[str | dict[Any, Any]], where: str) -> list[JSONObject]:
+    items = [content] if isinstance(content, str) else content
+    blocks = []
+    for item in items:
+        block = _block(item, where)
+        if block is not None:
+            blocks.append(block)
+    return blocks
+
+
+def _block(item: str | Mapping[str, Any], where: str) -> JSONObject | None:
+    """One input content block in wire form; None for blocks that carry nothing (empty text)."""
+    if isinstance(item, str):
+        return {"type": "text", "text": item} if item.strip() else None
+    kind = item.get("type")
+    raw_extras = item.get("extras")
+    extras: Mapping[str, Any] = raw_extras if isinstance(raw_extras, Mapping) else {}
+    cache = item.get("cache_control") or extras.get("cache_control")
+    block: JSONObject | None
+    if kind == "text":
+        text = item.get("text")
+        block = {"type": "text", "text": text} if isinstance(text, str) and text.strip() else None
+        if block is not None and item.get("citations"):
+            block["citations"] = item["citations"]
+    elif kind in ("image", "image_url"):
+        block = {"type": "image", "source": _source(item, "image")}
+    elif kind in ("file", "document"):
+        block = {"type": "document", "source": _source(item, "file")}
+        for key in ("title", "context", "citations"):
+            if key in item:
+                block[key] = item[key]
+    elif kind in ("tool_use", "tool_call"):
+        block = _tool_use(item)
+    elif kind == "thinking":
+        block = _thinking(item.get("thinking"), item.get("signature"))
+    elif kind == "reasoning":
+        block = _thinking(item.get("reasoning"), extras.get("signature"))
+    elif kind == "non_standard" and isinstance(item.get("value"), Mapping):
+        block = dict(item["value"])
+    elif kind in _PASSTHROUGH:
+        block = {k: v for k, v in item.items() if k != "index"}
+        if kind == "tool_result":
+            block["tool_use_id"] = normalize_tool_call_id(item.get("tool_use_id"))
+    elif kind in ("input_json_delta", "tool_call_chunk"):
+        return None  # streaming leftovers: the tool call itself is in `tool_calls`
+    else:
+        raise ValueError(
+            f"content block type {kind!r} in a {where} cannot be sent to the Messages API; supported: "
+            "text, image (base64 or url), image_url, file/document (PDF), tool_use, tool_result, thinking, "
+            "reasoning"
+        )
+    if block is not None and cache:
+        block["cache_control"] = cache
+    return block
+
+
+def _source(item: Mapping[str, Any], kind: str) -> JSONObject:
+    """The `source` of an image or document block, from any of the shapes LangChain users send."""
+    if isinstance(item.get("source"), Mapping):  # native Messages block
+        return dict(item["source"])
+    url: Any = item.get("url")
+    if item.get("type") == "image_url":
+        image_url = item.get("image_url")
+        url = image_url.get("url") if isinstance(image_url, Mapping) else image_url
+    data = item.get("base64") or (item.get("data") if item.get("source_type") == "base64" else None)
+    mime = item.get("mime_type") or ("application/pdf" if kind == "file" else None)
+    if isinstance(url, str) and (match := _DATA_URI.match(url)):
+        return {"type": "base64", "media_type": match["mime"], "data": match["data"]}
+    if isinstance(url, str) and url:
+        return {"type": "url", "url": url}
+    if isinstance(data, str) and data and mime:
+        return {"type": "base64", "media_type": mime, "data": data}
+    raise ValueError(
+        f"{kind} block needs base64 data with a mime_type, a data: URI or an http(s) url; "
+        f"got keys {sorted(item)}"
+    )
+
+
+def _tool_use(item: Mapping[str, Any]) -> JSONObject:
+    arguments = item.get("input", item.get("args"))
+    return {
+        "type": "tool_use",
+        "id": normalize_tool_call_id(item.get("id")),
+        "name": item.get("name"),
+        "input": arguments if isinstance(arguments, Mapping) else {},
+    }
+
+
+def _thinking(text: Any, signature: Any) -> JSONObject | None:
+    # Thinking without a signature (a <think> prefix, or reasoning from another provider) cannot be verified
+    # by the server, and previous turns' reasoning is not needed: drop it.
+    if not isinstance(signature, str) or not signature:
+        return None
+    return {"type": "thinking", "thinking": text or "", "signature": signature}
+
+
+def _assistant_content(message: AIMessage) -> str | list[JSONObject]:
+    calls = {call["id"]: call for call in message.tool_calls if call.get("id")}
+    if isinstance(message.content, str) and not message.tool_calls:
+        return message.content if message.content.strip() else []
+    blocks: list[JSONObject] = []
+    for item in [message.content] if isinstance(message.content, str) else message.content:
+        block = _block(item, "AI message")
+        if block is None:
+            continue
+        if block["type"] == "tool_use":
+            original = item.get("id") if isinstance(item, Mapping) else None
+            call = calls.pop(original, None) if original else None
+            if call is not None:  # `tool_calls` is authoritative: streamed content may hold partial input
+                block["input"] = call["args"]
+        blocks.append(block)
+    blocks.extend(
+        _tool_use({"id": call["id"], "name": call["name"], "input": call["args"]}) for call in calls.values()
+    )
+    blocks.extend(
+        _tool_use({"id": None, "name": call["name"], "input": call["args"]})
+        for call in message.tool_calls
+        if not call.get("id")
+    )
+    return blocks
+
+
+def _tool_result(message: ToolMessage) -> JSONObject:
+    block: JSONObject = {"type": "tool_result", "tool_use_id": normalize_tool_call_id(message.tool_call_id)}
+    content = message.content
+    if isinstance(content, str):
+        if content.strip():
+            block["content"] = content
+    elif blocks := _user_blocks(content, "tool message"):
+        block["content"] = blocks
+    if message.status == "error":
+        block["is_error"] = True
+    return block
+
+
+def to_wire_tool(tool: Any, *, strict: bool | None = None) -> JSONObject:
+    """A Messages API tool definition from a LangChain tool, a pydantic model, a function or a dict."""
+    if isinstance(tool, Mapping) and (
+        "input_schema" in tool or ("name" in tool and tool.get("type") not in (None, "function", "object"))
+    ):
+        return dict(tool)  # already in Messages format: a custom tool, or a server tool such as web_search
+    from langchain_core.utils.function_calling import convert_to_openai_tool  # costly import: on use
+
+    function = convert_to_openai_tool(tool, strict=strict)["function"]
+    schema = function.get("parameters") or {"type": "object", "properties": {}}
+    result: JSONObject = {"name": function["name"], "input_schema": schema}
+    if function.get("description"):
+        result["description"] = function["description"]
+    if strict:
+        result["strict"] = True
+    return result
+
+
+def to_wire_tool_choice(
+    tool_choice: str | bool | Mapping[str, Any] | None, parallel_tool_calls: bool | None = None
+) -> JSONObject | None:
+    """The Messages `tool_choice` for LangChain's spellings ("auto", "any", "required", True, a tool name)."""
+    choice: JSONObject | None
+    if tool_choice is None or tool_choice is False:
+        choice = None
+    elif tool_choice is True or tool_choice in ("any", "required"):
+        choice = {"type": "any"}
+    elif tool_choice in ("auto", "none"):
+        choice = {"type": tool_choice}
+    elif isinstance(tool_choice, str):
+        choice = {"type": "tool", "name": tool_choice}
+    elif isinstance(tool_choice, Mapping) and tool_choice.get("type") == "function":  # OpenAI's spelling
+        choice = {"type": "tool", "name": tool_choice["function"]["name"]}
+    elif isinstance(tool_choice, Mapping):
+        choice = dict(tool_choice)
+    else:
+        raise ValueError(
+            f"tool_choice must be 'auto', 'any', 'none', a tool name or a dict, got {tool_choice!r}"
+        )
+    if parallel_tool_calls is False:
+        choice = {"type": "auto", **(choice or {}), "disable_parallel_tool_use": True}
+    return choice
+
+
+# --- responses ----------------------------------------------------------------------------------------------
+
+
+def split_think(text: str) -> tuple[str, str]:
+    """`(reasoning, answer)` of a text that may open with an R1-style `<think>...</think>` section."""
+    stripped = text.lstrip()
+    if not stripped.startswith(_THINK_OPEN):
+        return "", text
+    body = stripped[len(_THINK_OPEN) :]
+    reasoning, closed, answer = body.partition(_THINK_CLOSE)
+    if not closed:  # cut off while thinking (max_tokens): all of it is reasoning
+        return body, ""
+    return reasoning, answer.lstrip()
+
+
+def to_usage_metadata(usage: Usage) -> UsageMetadata:
+    """LangChain usage: `input_tokens` counts cache reads and writes too, as LangChain defines it."""
+    read, created = usage.cache_read_input_tokens, usage.cache_creation_input_tokens
+    input_tokens = usage.input_tokens + (read or 0) + (created or 0)
+    metadata = cast(
+        "UsageMetadata",
+        {
+            "input_tokens": input_tokens,
+            "output_tokens": usage.output_tokens,
+            "total_tokens": input_tokens + usage.output_tokens,
+        },
+    )
+    details: InputTokenDetails = {}
+    if read is not None:
+        details["cache_read"] = read
+    if created is not None:
+        details["cache_creation"] = created
+    if details:
+        metadata["input_token_details"] = details
+    return metadata
+
+
+def _response_metadata(message: Message) -> JSONObject:
+    return {
+        "id": message.id,
+        "model": message.model,
+        "model_name": message.model,
+        "stop_reason": message.stop_reason,
+        "stop_sequence": message.stop_sequence,
+        "usage": message.usage.model_dump(exclude_none=True),
+        "model_provider": PROVIDER,
+    }
+
+
+def to_ai_message(message: Message, *, as_blocks: bool = False) -> AIMessage:
+    """The `AIMessage` for a whole response; `as_blocks` keeps list content even for a text-only answer."""
+    blocks: list[JSONObject] = []
+    reasoning: list[str] = []
+    tool_calls = []
+    first_text = True
+    for block in message.content:
+        if isinstance(block, TextBlock):
+            text = block.text
+            if first_text:
+                first_text = False
+                thought, text = split_think(text)
+                if thought:
+                    reasoning.append(thought)
+                    blocks.append({"type": "thinking", "thinking": thought})
+            if text:
+                wire: JSONObject = {"type": "text", "text": text}
+                if block.citations:
+                    wire["citations"] = block.citations
+                blocks.append(wire)
+        elif isinstance(block, ThinkingBlock):
+            reasoning.append(block.thinking)
+            blocks.append(block.model_dump(exclude_none=True))
+        elif isinstance(block, ToolUseBlock):
+            tool_calls.append({"type": "tool_call", "id": block.id, "name": block.name, "args": block.input})
+            blocks.append(block.model_dump(exclude_none=True))
+        elif isinstance(block, (RedactedThinkingBlock, ImageBlock, ToolResultBlock, UnknownBlock)):
+            blocks.append(block.model_dump(exclude_none=True))
+        else:
+            _never(block)
+    extra = {"reasoning_content": "".join(reasoning)} if reasoning else {}
+    content: str | list[Any] = blocks
+    plain = all(b["type"] in ("text", "thinking") and "citations" not in b for b in blocks)
+    if not as_blocks and not tool_calls and plain:
+        content = "".join(b["text"] for b in blocks if b["type"] == "text")
+    return AIMessage(
+        content=content,
+        additional_kwargs=extra,
+        tool_calls=tool_calls,
+        usage_metadata=to_usage_metadata(message.usage),
+        response_metadata=_response_metadata(message),
+    )
+
+
+class ThinkSplitter:
+    """Splits streamed text deltas into (reasoning, answer) pieces, for an R1-style `<think>` prefix.
+
+    The tags may be cut across deltas anywhere; what could still be the start of a tag is held back.
+    """
+
+    __slots__ = ("_held", "_state")
+
+    def __init__(self) -> None:
+        self._state: Literal["start", "thinking", "after", "answer"] = "start"
+        self._held = ""
+
+    def feed(self, text: str) -> tuple[str, str]:
+        """`(reasoning, answer)` to emit for one delta (either may be empty)."""
+        if self._state == "answer":
+            return "", text
+        self._held += text
+        if self._state == "start":
+            stripped = self._held.lstrip()
+            if not stripped or (len(stripped) < len(_THINK_OPEN) and _THINK_OPEN.startswith(stripped)):
+                return "", ""  # could still be "<think>"
+            if not stripped.startswith(_THINK_OPEN):
+                self._state, held, self._held = "answer", self._held, ""
+                return "", held
+            self._state, self._held = "thinking", stripped[len(_THINK_OPEN) :]
+        reasoning = ""
+        if self._state == "thinking":
+            before, closed, after = self._held.partition(_THINK_CLOSE)
+            if not closed:
+                keep = _partial_tag_length(self._held)
+                cut = len(self._held) - keep
+                reasoning, self._held = self._held[:cut], self._held[cut:]
+                return reasoning, ""
+            reasoning, self._state, self._held = before, "after", after
+        answer = self._held.lstrip()  # the blank line after </think> is not part of the answer
+        if answer:
+            self._state, self._held = "answer", ""
+        return reasoning, answer
+
+    def flush(self) -> tuple[str, str]:
+        """What is still held when the text block ends."""
+        held, self._held = self._held, ""
+        if self._state == "thinking":
+            return held, ""
+        if self._state == "start":
+            return "", held
+        return "", ""
+
+
+def _partial_tag_length(text: str) -> int:
+    """Length of the longest suffix of `text` that is a proper prefix of `</think>`."""
+    for size in range(min(len(_THINK_CLOSE) - 1, len(text)), 0, -1):
+        if _THINK_CLOSE.startswith(text[-size:]):
+            return size
+    return 0
+
+
+class UsageSource(Protocol):
+    """What `to_chunk` reads at the end: the stream's merged usage (`MessageStream.usage`)."""
+
+    @property
+    def usage(self) -> Usage: ...
+
+
+class ChunkState:
+    """What one stream's chunks depend on besides the current event."""
+
+    __slots__ = ("as_blocks", "kinds", "next_index", "out", "splitter", "start", "stop", "tool_args")
+
+    def __init__(self, *, as_blocks: bool) -> None:
+        self.as_blocks = as_blocks
+        self.start: Message | None = None
+        self.stop: MessageDeltaEvent | None = None
+        self.kinds: dict[int, str] = {}  # wire block index -> block type
+        self.out: dict[tuple[int, str], int] = {}  # (wire index, "text"|"thinking"|...) -> output index
+        self.next_index = 0
+        self.splitter: ThinkSplitter | None = (
+            ThinkSplitter()
+        )  # only the first text block may open with <think>
+        self.tool_args: dict[int, bool] = {}  # tool block -> got non-empty arguments
+
+    def index(self, wire_index: int, kind: str) -> int:
+        key = (wire_index, kind)
+        if (found := self.out.get(key)) is None:
+            found = self.out[key] = self.next_index
+            self.next_index += 1
+        return found
+
+
+def to_chunk(event: StreamEvent, state: ChunkState, stream: UsageSource) -> AIMessageChunk | None:
+    """The chunk for one stream event, or None for events that add nothing (ping, block stop, ...)."""
+    if isinstance(event, ContentBlockDeltaEvent):
+        delta = event.delta
+        if isinstance(delta, TextDelta):
+            return _text(state, event.index, delta.text)
+        if isinstance(delta, InputJSONDelta):
+            if not delta.partial_json:
+                return None  # servers open with an empty piece: nothing to add
+            state.tool_args[event.index] = True
+            return _tool_args(state, event.index, delta.partial_json)
+        if isinstance(delta, ThinkingDelta):
+            return _pieces(state, event.index, delta.thinking, "")
+        if isinstance(delta, SignatureDelta):
+            if not state.as_blocks:
+                return None
+            block = {"type": "thinking", "thinking": "", "signature": delta.signature}
+            return _block_chunk(state, event.index, "thinking", block)
+        if isinstance(delta, UnknownDelta) or delta.type == "citations_delta":
+            return None  # citations and new delta kinds reach the caller through invoke only
+        _never(delta)
+    if isinstance(event, ContentBlockStartEvent):
+        return _start(state, event)
+    if isinstance(event, ContentBlockStopEvent):
+        return _stop(state, event.index)
+    if isinstance(event, MessageStartEvent):
+        state.start = event.message
+        return None
+    if isinstance(event, MessageDeltaEvent):
+        state.stop = event
+        return None
+    if isinstance(event, MessageStopEvent):
+        return _last(state, stream.usage)
+    if isinstance(event, (PingEvent, UnknownEvent, ErrorEvent)):
+        return None  # the core raises on error events before they get here
+    _never(event)
+
+
+def _text(state: ChunkState, wire_index: int, text: str) -> AIMessageChunk | None:
+    if state.splitter is None or state.kinds.get(wire_index) != "text":
+        return _pieces(state, wire_index, "", text)
+    reasoning, answer = state.splitter.feed(text)
+    return _pieces(state, wire_index, reasoning, answer)
+
+
+def _pieces(state: ChunkState, wire_index: int, reasoning: str, text: str) -> AIMessageChunk | None:
+    """A chunk with a piece of reasoning and/or of answer text."""
+    if not reasoning and not text:
+        return None
+    if not state.as_blocks:
+        if not reasoning:
+            return AIMessageChunk(content=text, response_metadata={"model_provider": PROVIDER})
+        return AIMessageChunk(
+            content=text,
+            additional_kwargs={"reasoning_content": reasoning},
+            response_metadata={"model_provider": PROVIDER},
+        )
+    blocks: list[str | dict[Any, Any]] = []
+    if reasoning:
+        blocks.append(
+            {"type": "thinking", "thinking": reasoning, "index": state.index(wire_index, "thinking")}
+        )
+    if text:
+        blocks.append({"type": "text", "text": text, "index": state.index(wire_index, "text")})
+    extra = {"reasoning_content": reasoning} if reasoning else {}
+    return AIMessageChunk(
+        content=blocks, additional_kwargs=extra, response_metadata={"model_provider": PROVIDER}
+    )
+
+
+def _block_chunk(state: ChunkState, wire_index: int, kind: str, block: JSONObject) -> AIMessageChunk:
+    block["index"] = state.index(wire_index, kind)
+    return AIMessageChunk(content=[block], response_metadata={"model_provider": PROVIDER})
+
+
+def _start(state: ChunkState, event: ContentBlockStartEvent) -> AIMessageChunk | None:
+    block = event.content_block
+    state.kinds[event.index] = block.type
+    if isinstance(block, TextBlock):
+        return _text(state, event.index, block.text) if block.text else None
+    if isinstance(block, ThinkingBlock):
+        return _pieces(state, event.index, block.thinking, "") if block.thinking else None
+    if isinstance(block, ToolUseBlock):
+        state.tool_args[event.index] = bool(block.input)
+        index = state.index(event.index, "tool_use")
+        args = json.dumps(block.input) if block.input else ""
+        call = tool_call_chunk(name=block.name, args=args, id=block.id, index=index)
+        content: list[str | dict[Any, Any]] = []
+        if state.as_blocks:
+            content = [{"type": "tool_use", "id": block.id, "name": block.name, "input": {}, "index": index}]
+        return AIMessageChunk(
+            content=content, tool_call_chunks=[call], response_metadata={"model_provider": PROVIDER}
+        )
+    if isinstance(block, (RedactedThinkingBlock, ImageBlock, ToolResultBlock, UnknownBlock)):
+        if not state.as_blocks:
+            return None
+        return _block_chunk(state, event.index, block.type, block.model_dump(exclude_none=True))
+    _never(block)
+
+
+def _tool_args(state: ChunkState, wire_index: int, partial_json: str) -> AIMessageChunk:
+    index = state.index(wire_index, "tool_use")
+    call = tool_call_chunk(name=None, args=partial_json, id=None, index=index)
+    content: list[str | dict[Any, Any]] = []
+    if state.as_blocks:
+        content = [{"type": "input_json_delta", "partial_json": partial_json, "index": index}]
+    return AIMessageChunk(
+        content=content, tool_call_chunks=[call], response_metadata={"model_provider": PROVIDER}
+    )
+
+
+def _stop(state: ChunkState, wire_index: int) -> AIMessageChunk | None:
+    kind = state.kinds.get(wire_index)
+    if kind == "tool_use" and not state.tool_args.get(wire_index):
+        state.tool_args[wire_index] = True
+        return _tool_args(state, wire_index, "{}")  # a tool without arguments: its input is {}
+    if kind == "text" and state.splitter is not None:
+        reasoning, answer = state.splitter.flush()
+        state.splitter = None
+        return _pieces(state, wire_index, reasoning, answer)
+    return None
+
+
+def _last(state: ChunkState, usage: Usage) -> AIMessageChunk:
+    """The closing chunk: usage (once per stream) and the response metadata."""
+    metadata: JSONObject = {"model_provider": PROVIDER}
+    if state.start is not None:
+        metadata.update(id=state.start.id, model=state.start.model, model_name=state.start.model)
+    stop = state.stop.delta if state.stop is not None else None
+    metadata["stop_reason"] = stop.stop_reason if stop else None
+    metadata["stop_sequence"] = stop.stop_sequence if stop else None
+    metadata["usage"] = usage.model_dump(exclude_none=True)
+    return AIMessageChunk(
+        content=[] if state.as_blocks else "",
+        usage_metadata=to_usage_metadata(usage),
+        response_metadata=metadata,
+        chunk_position="last",
+    )
+
+
+def _never(value: object) -> Any:
+    raise AssertionError(f"unhandled {type(value).__name__}")  # pragma: no cover - exhaustive above
+
+
+# --- v1 content blocks --------------------------------------------------------------------------------------
+
+
+def to_v1_blocks(message: AIMessage) -> list[types.ContentBlock]:
+    """Standard content blocks: the Messages-format translator, plus reasoning kept outside `content`."""
+    from langchain_core.messages.block_translators.anthropic import translate_content
+
+    return _with_reasoning(message, translate_content(message))
+
+
+def to_v1_chunk_blocks(message: AIMessageChunk) -> list[types.ContentBlock]:
+    """`to_v1_blocks` for a chunk."""
+    from langchain_core.messages.block_translators.anthropic import translate_content_chunk
+
+    return _with_reasoning(message, translate_content_chunk(message))
+
+
+def _with_reasoning(message: AIMessage, blocks: list[types.ContentBlock]) -> list[types.ContentBlock]:
+    # an empty string content gives an empty text block: it would count as a second text block when gathered
+    kept = [b for b in blocks if b["type"] != "text" or b.get("text") or "index" in b]
+    reasoning = message.additional_kwargs.get("reasoning_content")
+    if reasoning and not any(b["type"] == "reasoning" for b in kept):
+        kept.insert(0, _v1({"type": "reasoning", "reasoning": reasoning}))
+    if not isinstance(message, AIMessageChunk) or message.chunk_position == "last":
+        known = {b.get("id") for b in kept if b["type"] == "tool_call"}
+        kept.extend(
+            _v1({"type": "tool_call", "id": call["id"], "name": call["name"], "args": call["args"]})
+            for call in message.tool_calls
+            if call["id"] not in known
+        )
+    elif isinstance(message.content, str):
+        kept.extend(_v1({"type": "tool_call_chunk", **piece}) for piece in message.tool_call_chunks)
+    return kept
+
+
+def _v1(block: JSONObject) -> types.ContentBlock:
+    return cast("types.ContentBlock", block)

@@ -1,0 +1,347 @@
+"""`ChatModelsLab`: LangChain's chat model interface over `modelslab_core`'s Messages client.
+
+The class is a shell: it merges its fields with call-time arguments (`_params`), hands the request to the core
+client, and turns answers into LangChain messages with the pure functions of `_convert`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from operator import itemgetter
+from typing import Any, Literal
+
+import httpx
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
+from langchain_core.language_models.chat_models import agenerate_from_stream, generate_from_stream
+from langchain_core.messages import AIMessage, BaseMessage, convert_to_messages
+from langchain_core.messages.block_translators import register_translator
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
+from langchain_core.utils import from_env, secret_from_env
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr
+
+from modelslab_core import AsyncClient, Client
+
+from ._convert import (
+    PROVIDER,
+    ChunkState,
+    JSONObject,
+    to_ai_message,
+    to_chunk,
+    to_v1_blocks,
+    to_v1_chunk_blocks,
+    to_wire_messages,
+    to_wire_tool,
+    to_wire_tool_choice,
+)
+
+__all__ = ["ChatModelsLab"]
+
+register_translator(PROVIDER, to_v1_blocks, to_v1_chunk_blocks)
+
+_REQUEST_KEYS = ("max_tokens", "temperature", "top_p", "top_k", "tools", "tool_choice", "metadata")
+
+
+class ChatModelsLab(BaseChatModel):
+    """A ModelsLab LLM (Messages API) as a LangChain chat model.
+
+    `ChatModelsLab(model="Qwen/Qwen2.5-VL-72B-Instruct-together")` reads the key from `MODELSLAB_API_KEY`.
+    Invalid arguments raise `ValueError` on the first call, before any request is sent.
+    """
+
+    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+
+    model: str = Field(alias="model_name")
+    """Model id, e.g. `"Qwen/Qwen2.5-VL-72B-Instruct-together"`; a call's `model=` overrides it."""
+    api_key: SecretStr | None = Field(default_factory=secret_from_env("MODELSLAB_API_KEY", default=None))
+    """API key; defaults to the `MODELSLAB_API_KEY` environment variable."""
+    base_url: str | None = Field(default_factory=from_env("MODELSLAB_BASE_URL", default=None))
+    """Base URL (`MODELSLAB_BASE_URL`, else `https://modelslab.com/api/v7/llm`)."""
+    max_tokens: int = 1024
+    """Most tokens to generate."""
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    stop: list[str] | None = Field(default=None, alias="stop_sequences")
+    """Stop sequences; a call's `stop=` replaces them."""
+    timeout: float | None = 60.0
+    """Seconds per request (None means the core's default, never "wait forever")."""
+    max_retries: int = 2
+    streaming: bool = False
+    """Use streaming under `invoke` too."""
+    stream_usage: bool = True
+    """Report `usage_metadata` on the last streamed chunk."""
+    default_headers: dict[str, str] | None = None
+    http_client: httpx.Client | None = Field(default=None, exclude=True)
+    """An `httpx.Client` to send with (proxies, custom TLS); used as is and never closed here."""
+    http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True)
+    """An `httpx.AsyncClient` to send with; used as is and never closed here."""
+    model_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Extra body fields sent with every request (e.g. `{"thinking": {...}}`)."""
+    max_concurrent_requests: int | None = None
+    """Cap on requests in flight per client (batches), None for no cap."""
+
+    _client: Client | None = PrivateAttr(default=None)
+    _async_clients: dict[asyncio.AbstractEventLoop, AsyncClient] = PrivateAttr(default_factory=dict)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    @property
+    def _llm_type(self) -> str:
+        return "modelslab-chat"
+
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        return {"api_key": "MODELSLAB_API_KEY"}
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        return False  # langchain_core.load does not know this class: claiming otherwise would break load()
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "base_url": self.base_url,
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "top_k": self.top_k,
+            "stop": self.stop,
+        }
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = LangSmithParams(
+            ls_provider="modelslab",
+            ls_model_name=kwargs.get("model") or self.model,
+            ls_model_type="chat",
+            ls_max_tokens=kwargs.get("max_tokens", self.max_tokens),
+        )
+        if (temperature := kwargs.get("temperature", self.temperature)) is not None:
+            params["ls_temperature"] = temperature
+        if stop := stop or self.stop:
+            params["ls_stop"] = stop
+        return params
+
+    # --- clients: one of each per instance, created on first use -------------------------------------------
+
+    def _sync_client(self) -> Client:
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = Client(http_client=self.http_client, **self._client_options())
+        return self._client
+
+    def _async_client(self) -> AsyncClient:
+        # an httpx.AsyncClient's pool belongs to one event loop: keep one client per loop (asyncio.run twice)
+        loop = asyncio.get_running_loop()
+        client = self._async_clients.get(loop)
+        if client is None:
+            client = AsyncClient(http_client=self.http_async_client, **self._client_options())
+            for old in [old for old in self._async_clients if old.is_closed()]:
+                del self._async_clients[old]
+            self._async_clients[loop] = client
+        return client
+
+    def _client_options(self) -> dict[str, Any]:
+        return {
+            "api_key": self.api_key.get_secret_value() if self.api_key else None,
+            "base_url": self.base_url,
+            "timeout": self.timeout,
+            "max_retries": self.max_retries,
+            "default_headers": self.default_headers,
+            "max_concurrent_requests": self.max_concurrent_requests,
+        }
+
+    def close(self) -> None:
+        """Close the sync client's connections (an injected `http_client` stays open)."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    async def aclose(self) -> None:
+        """Close the async client of the running event loop (an injected client stays open)."""
+        client = self._async_clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()
+
+    # --- requests -------------------------------------------------------------------------------------------
+
+    def _params(
+        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
+    ) -> JSONObject:
+        """Keyword arguments for the core's `create` / `stream`: fields overlaid with call-time arguments."""
+        system, wire_messages = to_wire_messages(messages)
+        params: JSONObject = {
+            "model": kwargs.pop("model", None) or self.model,
+            "messages": wire_messages,
+            "system": system,
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "top_k": self.top_k,
+            "stop_sequences": (stop if stop is not None else self.stop) or None,
+        }
+        kwargs.pop("stream_usage", None)
+        params.update((key, kwargs.pop(key)) for key in _REQUEST_KEYS if key in kwargs)
+        extra = {**self.model_kwargs, **kwargs.pop("extra_body", {}), **kwargs}
+        params["extra_body"] = extra or None
+        return params
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        if self.streaming:
+            return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
+        params = self._params(messages, stop, kwargs)
+        return _result(
+            to_ai_message(self._sync_client().create(**params), as_blocks=bool(params.get("tools")))
+        )
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        if self.streaming:
+            return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
+        params = self._params(messages, stop, kwargs)
+        message = await self._async_client().create(**params)
+        return _result(to_ai_message(message, as_blocks=bool(params.get("tools"))))
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        usage = kwargs.get("stream_usage", self.stream_usage)
+        params = self._params(messages, stop, kwargs)
+        state = ChunkState(as_blocks=bool(params.get("tools")))
+        with self._sync_client().stream(**params) as stream:
+            for event in stream:
+                if (chunk := to_chunk(event, state, stream)) is not None:
+                    generation = _generation(chunk, usage)
+                    if run_manager:
+                        run_manager.on_llm_new_token(generation.text, chunk=generation)
+                    yield generation
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        usage = kwargs.get("stream_usage", self.stream_usage)
+        params = self._params(messages, stop, kwargs)
+        state = ChunkState(as_blocks=bool(params.get("tools")))
+        async with self._async_client().stream(**params) as stream:
+            async for event in stream:
+                if (chunk := to_chunk(event, state, stream)) is not None:
+                    generation = _generation(chunk, usage)
+                    if run_manager:
+                        await run_manager.on_llm_new_token(generation.text, chunk=generation)
+                    yield generation
+
+    def get_num_tokens_from_messages(
+        self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
+    ) -> int:
+        """Input tokens for `messages` (and `tools`), counted by the API (`/v1/messages/count_tokens`)."""
+        system, wire_messages = to_wire_messages(convert_to_messages(messages))
+        wire_tools = [to_wire_tool(tool) for tool in tools] if tools else None
+        return self._sync_client().count_tokens(
+            model=self.model, messages=wire_messages, system=system, tools=wire_tools
+        )
+
+    # --- tools and structured output ------------------------------------------------------------------------
+
+    def bind_tools(
+        self,
+        tools: Sequence[Mapping[str, Any] | type | Callable[..., Any] | Any],
+        *,
+        tool_choice: str | bool | Mapping[str, Any] | None = None,
+        parallel_tool_calls: bool | None = None,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Bind tools; `tool_choice`: "auto", "any" (or True / "required"), "none", a tool name or a dict."""
+        wire_tools = [to_wire_tool(tool, strict=strict) for tool in tools]
+        choice = to_wire_tool_choice(tool_choice, parallel_tool_calls)
+        if choice is not None:
+            kwargs["tool_choice"] = choice
+        return self.bind(tools=wire_tools, **kwargs)
+
+    def with_structured_output(
+        self,
+        schema: Mapping[str, Any] | type | None = None,
+        *,
+        method: Literal["function_calling", "json_schema", "json_mode"] = "function_calling",
+        include_raw: bool = False,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, Any]:
+        """Answers parsed into `schema` (pydantic, TypedDict or JSON schema).
+
+        `function_calling` and `json_schema` force a call of one tool whose input schema is `schema`;
+        `json_mode` parses the answer text as JSON (the Messages API has no JSON mode: ask for JSON).
+        """
+        from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
+        from langchain_core.output_parsers.openai_tools import JsonOutputKeyToolsParser, PydanticToolsParser
+        from langchain_core.utils.function_calling import convert_to_json_schema
+        from langchain_core.utils.pydantic import is_basemodel_subclass
+
+        is_pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
+        parser: Runnable[Any, Any]
+        llm: Runnable[LanguageModelInput, Any]
+        if method == "json_mode":
+            llm = self.bind(ls_structured_output_format={"kwargs": {"method": method}, "schema": schema})
+            parser = PydanticOutputParser(pydantic_object=schema) if is_pydantic else JsonOutputParser()
+        elif method in ("function_calling", "json_schema"):
+            if schema is None:
+                raise ValueError(f"with_structured_output(method={method!r}) needs a schema")
+            tool = to_wire_tool(schema, strict=strict)
+            llm = self.bind_tools(
+                [tool],
+                tool_choice=tool["name"],
+                strict=strict,
+                ls_structured_output_format={
+                    "kwargs": {"method": method, "strict": strict},
+                    "schema": convert_to_json_schema(schema),  # type: ignore[arg-type]
+                },
+            )
+            if is_pydantic:
+                parser = PydanticToolsParser(tools=[schema], first_tool_only=True)
+            else:
+                parser = JsonOutputKeyToolsParser(key_name=tool["name"], first_tool_only=True)
+        else:
+            raise ValueError(
+                f"method must be 'function_calling', 'json_schema' or 'json_mode', got {method!r}"
+            )
+        if not include_raw:
+            return llm | parser
+        parsed = RunnablePassthrough.assign(parsed=itemgetter("raw") | parser, parsing_error=lambda _: None)
+        fallback = RunnablePassthrough.assign(parsed=lambda _: None)
+        return RunnableMap(raw=llm) | parsed.with_fallbacks([fallback], exception_key="parsing_error")
+
+
+def _result(message: AIMessage) -> ChatResult:
+    return ChatResult(
+        generations=[ChatGeneration(message=message)],
+        llm_output={"id": message.response_metadata["id"], "model_name": message.response_metadata["model"]},
+    )
+
+
+def _generation(chunk: Any, with_usage: bool) -> ChatGenerationChunk:
+    if not with_usage and chunk.usage_metadata is not None:
+        chunk.usage_metadata = None
+    return ChatGenerationChunk(message=chunk)

@@ -82,7 +82,7 @@ def mentioned_tools(tools: Sequence[Tool], text: str) -> list[tuple[Tool, str]]:
 
 def build_arguments(schema: Mapping[str, object], text: str) -> dict[str, object]:
     """Build a tool's ``input`` object from its JSON schema and the user ``text``."""
-    value = _value(schema, _Values.from_text(text), schema, required=True, depth=0)
+    value = _value(schema, _Values.from_text(text), schema, name="input", required=True, depth=0)
     return value if isinstance(value, dict) else {}
 
 
@@ -119,7 +119,13 @@ def _schema_type(schema: Mapping[str, object]) -> str:
 
 
 def _value(
-    schema: Mapping[str, object], values: _Values, root: Mapping[str, object], *, required: bool, depth: int
+    schema: Mapping[str, object],
+    values: _Values,
+    root: Mapping[str, object],
+    *,
+    name: str,
+    required: bool,
+    depth: int,
 ) -> object:
     schema = _resolve(schema, root)
     if "const" in schema:
@@ -139,7 +145,7 @@ def _value(
         return values.strings.pop(0)
     if "default" in schema:
         return schema["default"]
-    return _fallback(kind, schema, values, root, depth)
+    return _fallback(kind, schema, values, root, name, depth)
 
 
 def _object(
@@ -158,13 +164,19 @@ def _object(
         resolved = _resolve(sub, root)
         if not is_required and "default" not in resolved:
             continue
-        result[str(name)] = _value(sub, values, root, required=is_required, depth=depth + 1)
+        result[str(name)] = _value(sub, values, root, name=str(name), required=is_required, depth=depth + 1)
     return result
 
 
 def _fallback(
-    kind: str, schema: Mapping[str, object], values: _Values, root: Mapping[str, object], depth: int
+    kind: str,
+    schema: Mapping[str, object],
+    values: _Values,
+    root: Mapping[str, object],
+    name: str,
+    depth: int,
 ) -> object:
+    """A type-appropriate value: the minimum or 0, False, [], None, or the field's name for a string."""
     if kind == "integer":
         minimum = schema.get("minimum")
         return minimum if isinstance(minimum, int) and not isinstance(minimum, bool) else 0
@@ -177,9 +189,11 @@ def _fallback(
         items = schema.get("items")
         min_items = schema.get("minItems")
         if isinstance(items, Mapping) and isinstance(min_items, int) and min_items > 0:
-            return [_value(items, values, root, required=True, depth=depth + 1) for _ in range(min_items)]
+            return [
+                _value(items, values, root, name=name, required=True, depth=depth + 1)
+                for _ in range(min_items)
+            ]
         return []
     if kind == "null":
         return None
-    title = schema.get("title")
-    return title.lower() if isinstance(title, str) else "example"
+    return name

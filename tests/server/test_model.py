@@ -301,3 +301,18 @@ async def test_long_stream_one_delta_per_word(api: Api) -> None:
     payloads = check(b"".join(chunks))
     assert sum(p["type"] == "content_block_delta" for p in payloads) == 3000
     assert payloads[-2]["usage"]["output_tokens"] == 3000
+
+
+async def test_structured_output_style_forced_tool(api: Api) -> None:
+    joke = {
+        "name": "Joke",
+        "description": "Joke to tell user.",
+        "input_schema": {
+            "type": "object",
+            "properties": {"setup": {"type": "string"}, "punchline": {"type": "string"}},
+            "required": ["setup", "punchline"],
+        },
+    }
+    request = body("Tell me a joke about cats.", tools=[joke], tool_choice={"type": "tool", "name": "Joke"})
+    reply = await ask(api, request)
+    assert [b["input"] for b in reply["content"]] == [{"setup": "cats", "punchline": "punchline"}]

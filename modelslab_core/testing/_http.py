@@ -66,11 +66,15 @@ class _BadRequest(Exception):
 
 @dataclass
 class HTTPServer:
-    """Serve ``handler`` on ``host:port`` (0 picks a free port) until :meth:`close`."""
+    """Serve ``handler`` on ``host:port`` (0 picks a free port) until :meth:`close`.
+
+    ``headers`` go on the responses the server writes itself (malformed requests).
+    """
 
     handler: Handler
     host: str = "127.0.0.1"
     port: int = 0
+    headers: Sequence[tuple[str, str]] = ()
     _server: asyncio.AbstractServer | None = None
     _connections: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -116,8 +120,8 @@ class HTTPServer:
             try:
                 request = await _read_request(reader)
             except _BadRequest as exc:
-                body = str(exc).encode()
-                await _write(writer, Response(exc.status, [("content-type", "text/plain")], body), close=True)
+                headers = [*self.headers, ("content-type", "text/plain")]
+                await _write(writer, Response(exc.status, headers, str(exc).encode()), close=True)
                 return
             if request is None:
                 return
@@ -131,9 +135,8 @@ class HTTPServer:
 
             await self.handler(request, send)
             if not sent:
-                await _write(
-                    writer, Response(500, [("content-type", "text/plain")], b"no response"), close=True
-                )
+                headers = [*self.headers, ("content-type", "text/plain")]
+                await _write(writer, Response(500, headers, b"no response"), close=True)
                 return
             if close:
                 return

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
-from ._app import PREFIX, App, ServerStats
+from ._app import PREFIX, SERVER_HEADER, App, ServerStats
 from ._faults import parse_faults
 from ._http import HTTPServer
 
@@ -42,7 +42,7 @@ class LocalServer:
         that send no ``x-modelslab-fault`` header. ``replay``: a JSONL corpus to serve instead of the model.
         """
         self._app = App(api_key=api_key, fault=fault, replay=replay)
-        self._http = HTTPServer(self._app, host, port)
+        self._http = HTTPServer(self._app, host, port, [("server", SERVER_HEADER)])
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
 
@@ -134,7 +134,9 @@ async def serve(
     ready: Callable[[str], None] | None = None,
 ) -> None:
     """Serve in the current event loop until cancelled; ``ready(base_url)`` is called once listening."""
-    http = HTTPServer(App(api_key=api_key, fault=fault, replay=replay), host, port)
+    http = HTTPServer(
+        App(api_key=api_key, fault=fault, replay=replay), host, port, [("server", SERVER_HEADER)]
+    )
     await http.start()
     try:
         if ready is not None:

@@ -209,7 +209,8 @@ def test_http10_stream_is_close_delimited(modelslab_server: LocalServer) -> None
 
 
 def test_garbage_request_line(modelslab_server: LocalServer) -> None:
-    assert _raw_exchange(modelslab_server.port, b"HELLO\r\n\r\n").startswith(b"HTTP/1.1 400 ")
+    raw = _raw_exchange(modelslab_server.port, b"HELLO\r\n\r\n")
+    assert raw.startswith(b"HTTP/1.1 400 ") and f"server: {SERVER_HEADER}".encode() in raw
 
 
 def test_command_line_server() -> None:

@@ -83,7 +83,16 @@ class StreamState:
     collected whole and answered at `finish()`.
     """
 
-    __slots__ = ("_json_body", "_kind", "accumulator", "decoder", "events_seen", "headers", "status_code")
+    __slots__ = (
+        "_finished",
+        "_json_body",
+        "_kind",
+        "accumulator",
+        "decoder",
+        "events_seen",
+        "headers",
+        "status_code",
+    )
 
     def __init__(self, status_code: int = 200, headers: Mapping[str, str] | None = None) -> None:
         self.decoder = SSEDecoder()
@@ -93,6 +102,7 @@ class StreamState:
         self.events_seen = 0
         self._kind: str | None = None  # "sse" or "json", decided by the first non-blank byte
         self._json_body: list[bytes] = []
+        self._finished = False  # finish() may be called again once the body is exhausted: it yields nothing
 
     def feed(self, chunk: bytes) -> list[StreamEvent]:
         if self._kind is None:
@@ -120,13 +130,21 @@ class StreamState:
 
     def finish(self) -> list[StreamEvent]:
         """Events left at the end of the body; raises when the stream is not a complete message."""
+        if self._finished:
+            return []
         if self._kind == "json":
             content = b"".join(self._json_body)
             message = parse_body(self.status_code, self.headers, content, Message)
+            self._finished = True
             return self._replay(message)
         events = []
         for sse in self.decoder.flush():
-            event = parse_event(sse)
+            try:
+                event = parse_event(sse)
+            except APIResponseValidationError as exc:  # the body ended inside an event: it was cut
+                raise IncompleteStreamError(
+                    f"the stream ended inside an event, without message_stop: {quote(sse.data)}"
+                ) from exc
             if event is not None:
                 events.append(self._apply(event))
         if not self.accumulator.complete:
@@ -134,6 +152,7 @@ class StreamState:
                 f"the stream ended after {self.events_seen + len(events)} events without message_stop: "
                 "the answer is incomplete"
             )
+        self._finished = True
         return events
 
     def _replay(self, message: Message) -> list[StreamEvent]:

@@ -125,7 +125,7 @@ class ClosingStream(httpx.SyncByteStream, httpx.AsyncByteStream):
 
 
 def sse_reply(
-    body: bytes,
+    body: bytes | list[bytes],
     status: int = 200,
     headers: dict[str, str] | None = None,
     chunk_size: int | None = None,
@@ -133,8 +133,11 @@ def sse_reply(
     streams: list[ClosingStream] | None = None,
 ) -> Reply:
     def reply(request: httpx.Request) -> httpx.Response:
-        size = chunk_size or len(body) or 1
-        stream = ClosingStream([body[i : i + size] for i in range(0, len(body), size)], fail)
+        if isinstance(body, list):  # the chunks as given
+            stream = ClosingStream(body, fail)
+        else:
+            size = chunk_size or len(body) or 1
+            stream = ClosingStream([body[i : i + size] for i in range(0, len(body), size)], fail)
         if streams is not None:
             streams.append(stream)
         return httpx.Response(

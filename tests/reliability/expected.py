@@ -1,0 +1,224 @@
+"""The one table of what every fault of the local server does to a call, and the README table made from it.
+
+Each row names a fault (or a pair of faults) of `modelslab_core.testing` and what the caller gets, for the two
+kinds of call every integration offers: a whole answer (`Client.create`, `ChatModelsLab.invoke`,
+`ModelsLab.chat` and their async twins) and a stream (`Client.stream`, `ChatModelsLab.stream`,
+`ModelsLab.stream_chat` and their async twins). `test_fault_matrix.py` asserts every row on all twelve paths;
+`render()` turns the table into `docs/what-happens-when.md` (`python -m tests.reliability.expected --write`).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from modelslab_core import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    IncompleteStreamError,
+    InternalServerError,
+    ModelsLabError,
+    OverloadedError,
+    RateLimitError,
+)
+
+__all__ = ["DOC", "MAX_RETRIES", "ROWS", "SLOW", "TIMEOUT", "Outcome", "Row", "render"]
+
+MAX_RETRIES = 2
+"""The clients' default, used for every cell."""
+TIMEOUT = 0.2
+"""Seconds per attempt given to every client in the matrix."""
+SLOW = 0.5
+"""How long the slow faults stall: longer than `TIMEOUT`."""
+ALL = MAX_RETRIES + 1
+DOC = Path(__file__).resolve().parents[2] / "docs" / "what-happens-when.md"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one call gets: success or the exact error class, and how many requests reached the server."""
+
+    error: type[ModelsLabError] | None
+    requests: int
+    tokens_first: bool = False
+    """A stream handed text to the caller before the error (so it was not retried)."""
+
+
+@dataclass(frozen=True)
+class Row:
+    """One fault and its outcome for whole answers (`create`) and for streams (`stream`)."""
+
+    fault: str
+    """The `x-modelslab-fault` value, without its `;key=`."""
+    server: str
+    """What the server does, in words, for the README."""
+    create: Outcome
+    stream: Outcome
+
+    @property
+    def id(self) -> str:
+        return self.fault.split(";")[0].replace(", ", "+").replace(":", "=")
+
+    @property
+    def names(self) -> list[str]:
+        """The fault names in this row (a pair for combined faults)."""
+        return [part.split(";")[0].split(":")[0].strip() for part in self.fault.split(",")]
+
+
+def ok(requests: int = 1) -> Outcome:
+    return Outcome(None, requests)
+
+
+ROWS: tuple[Row, ...] = (
+    Row(
+        "rate-limit;retry-after=0",
+        "answers 429 `rate_limit_error` every time",
+        Outcome(RateLimitError, ALL),
+        Outcome(RateLimitError, ALL),
+    ),
+    Row(
+        "overloaded;retry-after=0",
+        "answers 529 `overloaded_error` every time",
+        Outcome(OverloadedError, ALL),
+        Outcome(OverloadedError, ALL),
+    ),
+    Row(
+        "server-error",
+        "answers 500 `api_error` every time",
+        Outcome(InternalServerError, ALL),
+        Outcome(InternalServerError, ALL),
+    ),
+    Row("rate-limit-once;retry-after=0", "answers 429 once, then normally", ok(2), ok(2)),
+    Row("overloaded-once;retry-after=0", "answers 529 once, then normally", ok(2), ok(2)),
+    Row("server-error-once", "answers 500 once, then normally", ok(2), ok(2)),
+    Row(
+        "sse-error",
+        "sends an SSE `error` event (overloaded) after two text deltas, in the same packet",
+        ok(),
+        Outcome(OverloadedError, ALL),
+    ),
+    Row(
+        "sse-error, slow-stream:0.02",
+        "sends events one by one, then the SSE `error` event after two text deltas",
+        ok(),
+        Outcome(OverloadedError, 1, tokens_first=True),
+    ),
+    Row(
+        "truncated-stream",
+        "ends the stream without `message_stop`",
+        ok(),
+        Outcome(IncompleteStreamError, 1, tokens_first=True),
+    ),
+    Row("unknown-events", "adds events and deltas of types no client knows", ok(), ok()),
+    Row("crlf", "ends SSE lines with CRLF", ok(), ok()),
+    Row("done-trailer", "adds a stray `data: [DONE]` after `message_stop`", ok(), ok()),
+    Row("usage-start-only", "reports input tokens only in `message_start`", ok(), ok()),
+    Row("usage-delta-only", "reports usage only in `message_delta` (zeros in `message_start`)", ok(), ok()),
+    Row("no-event-lines", "sends `data:` lines without `event:` lines", ok(), ok()),
+    Row(
+        "error-body-200",
+        'answers HTTP 200 with `{"status": "error", "message": ...}`',
+        Outcome(APIStatusError, 1),
+        Outcome(APIStatusError, 1),
+    ),
+    Row(
+        "error-body-200-sse",
+        "answers HTTP 200 with that error body inside an SSE `data:` line",
+        Outcome(APIStatusError, 1),
+        Outcome(APIStatusError, 1),
+    ),
+    Row(
+        "html-502",
+        "answers 502 with an nginx HTML page",
+        Outcome(APIResponseValidationError, ALL),
+        Outcome(APIResponseValidationError, ALL),
+    ),
+    Row(
+        "malformed-json",
+        "answers 200 with JSON cut in half (in a stream: one event's JSON cut in half)",
+        Outcome(APIResponseValidationError, 1),
+        Outcome(APIResponseValidationError, 1),
+    ),
+    Row(
+        "drop-mid-stream",
+        "closes the connection halfway through the body",
+        Outcome(APIConnectionError, ALL),
+        Outcome(APIConnectionError, 1, tokens_first=True),
+    ),
+    Row(
+        "drop-mid-stream, slow-stream:0.02",
+        "sends events one by one, then closes the connection halfway",
+        Outcome(APIConnectionError, ALL),
+        Outcome(APIConnectionError, 1, tokens_first=True),
+    ),
+    Row(
+        f"slow-headers:{SLOW}",
+        "waits longer than the timeout before sending the response headers",
+        Outcome(APITimeoutError, ALL),
+        Outcome(APITimeoutError, ALL),
+    ),
+    Row(
+        f"slow-stream:{SLOW}",
+        "pauses longer than the timeout between stream events (after `message_start`)",
+        ok(),
+        Outcome(APITimeoutError, 1),
+    ),
+)
+"""Every fault of `modelslab_core.testing.FAULTS` appears in at least one row (a test checks it)."""
+
+
+def _cell(outcome: Outcome) -> str:
+    attempts = "1 request" if outcome.requests == 1 else f"{outcome.requests} requests"
+    if outcome.error is None:
+        retries = outcome.requests - 1
+        return "the whole answer" + (
+            f" after {retries} retr{'y' if retries == 1 else 'ies'}" if retries else ""
+        )
+    text = f"`{outcome.error.__name__}` ({attempts}"
+    if outcome.tokens_first:
+        text += "; the tokens already streamed stay with the caller, no retry"
+    return text + ")"
+
+
+INTRO = (
+    "Each row is a fault the local server injects (`x-modelslab-fault: ...`, see"
+    " `modelslab_core.testing`); the cells say what a caller gets with the default"
+    f" `max_retries={MAX_RETRIES}`. Whole answers are `Client.create`, `ChatModelsLab.invoke` and"
+    " `ModelsLab.chat`; streams are `Client.stream`, `ChatModelsLab.stream` and `ModelsLab.stream_chat`;"
+    " their async twins behave the same. The same error class comes out of the core client and both"
+    " adapters. `tests/reliability/test_fault_matrix.py` checks every cell on all twelve paths, counting"
+    " the requests the server received."
+)
+OUTRO = (
+    "Retries wait for the server's `retry-after-ms` / `Retry-After` / body `retry_after` when given,"
+    " else back off exponentially with jitter (0.5 s, 1 s, ...). A stream is retried only until its first"
+    " event reaches the caller: after that an error ends it, so no token is ever delivered twice. A stream"
+    " that ends early always raises; a partial answer is never returned as if it were whole. A timeout"
+    " applies to each attempt, so a call gives up after about `timeout x (max_retries + 1)` plus the waits."
+)
+
+
+def render() -> str:
+    """The README's "What happens when..." section, in Markdown."""
+    lines = [
+        "## What happens when...",
+        "",
+        INTRO,
+        "",
+        "| when the server... | fault | whole answer | stream |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {row.server} | `{row.fault}` | {_cell(row.create)} | {_cell(row.stream)} |" for row in ROWS]
+    lines += ["", OUTRO, ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--write"]:
+        DOC.parent.mkdir(exist_ok=True)
+        DOC.write_text(render(), encoding="utf-8")
+    else:
+        sys.stdout.write(render())

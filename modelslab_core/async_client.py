@@ -185,33 +185,36 @@ class AsyncClient(_ClientBase):
     async def _open_stream(self, body: dict[str, Any]) -> Opened[AsyncIterator[bytes]]:
         request = self._config.request("POST", "/v1/messages", body)
         attempt = 0
+        response = None
         await self._acquire()
-        while True:
-            response = None
-            try:
-                response = await self._http.send(self._http.build_request(**request), stream=True)
-                if response.status_code >= 400:
-                    await response.aread()
-                    self._config.parse(response, Message)
-                chunks = response.aiter_bytes()
-                state = StreamState(response.status_code, response.headers)
-                pending: list[StreamEvent] = []
-                async for chunk in chunks:
-                    if pending := state.feed(chunk):
-                        break
-                else:
-                    pending = state.finish()
-                return Opened(response, chunks, state, pending)
-            except (httpx.HTTPError, ModelsLabError) as exc:
-                if response is not None:
-                    await response.aclose()
+        try:
+            while True:
+                response = None
                 try:
+                    response = await self._http.send(self._http.build_request(**request), stream=True)
+                    if response.status_code >= 400:
+                        await response.aread()
+                        self._config.parse(response, Message)
+                    chunks = response.aiter_bytes()
+                    state = StreamState(response.status_code, response.headers)
+                    pending: list[StreamEvent] = []
+                    async for chunk in chunks:
+                        if pending := state.feed(chunk):
+                            break
+                    else:
+                        pending = state.finish()
+                    return Opened(response, chunks, state, pending)
+                except (httpx.HTTPError, ModelsLabError) as exc:
+                    if response is not None:
+                        await response.aclose()
                     delay = self._config.retry_delay(exc, attempt, response)
-                except BaseException:
-                    self._release()
-                    raise
-            await asyncio.sleep(delay)
-            attempt += 1
+                await asyncio.sleep(delay)
+                attempt += 1
+        except BaseException:  # given up, or cancelled: the slot and the connection go back
+            if response is not None:
+                await response.aclose()
+            self._release()
+            raise
 
     async def _acquire(self) -> None:
         limit = self._config.max_concurrent_requests

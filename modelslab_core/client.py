@@ -258,28 +258,31 @@ class Client(_ClientBase):
     def _open_stream(self, body: dict[str, Any]) -> Opened[Iterator[bytes]]:
         request = self._config.request("POST", "/v1/messages", body)
         attempt = 0
+        response = None
         self._acquire()
-        while True:
-            response = None
-            try:
-                response = self._http.send(self._http.build_request(**request), stream=True)
-                if response.status_code >= 400:
-                    response.read()
-                    self._config.parse(response, Message)
-                chunks = response.iter_bytes()
-                state = StreamState(response.status_code, response.headers)
-                pending = read_stream_head(state, chunks)
-                return Opened(response, chunks, state, pending)
-            except (httpx.HTTPError, ModelsLabError) as exc:
-                if response is not None:
-                    response.close()
+        try:
+            while True:
+                response = None
                 try:
+                    response = self._http.send(self._http.build_request(**request), stream=True)
+                    if response.status_code >= 400:
+                        response.read()
+                        self._config.parse(response, Message)
+                    chunks = response.iter_bytes()
+                    state = StreamState(response.status_code, response.headers)
+                    pending = read_stream_head(state, chunks)
+                    return Opened(response, chunks, state, pending)
+                except (httpx.HTTPError, ModelsLabError) as exc:
+                    if response is not None:
+                        response.close()
                     delay = self._config.retry_delay(exc, attempt, response)
-                except BaseException:
-                    self._release()
-                    raise
-            time.sleep(delay)
-            attempt += 1
+                time.sleep(delay)
+                attempt += 1
+        except BaseException:  # given up, or interrupted: the slot and the connection go back
+            if response is not None:
+                response.close()
+            self._release()
+            raise
 
     def _acquire(self) -> None:
         if self._slots is not None:

@@ -63,8 +63,8 @@ _ENTRIES: dict[str, ModelSpec] = {
     "meta-llama-3-8B-instruct": ModelSpec(8_192, 4_096, False, False, False, _LLAMA3),
     "deepseek-ai/DeepSeek-R1": ModelSpec(131_072, 32_768, False, False, True, _R1),
     "deepseek-ai/DeepSeek-R1-Distill-Llama-70B": ModelSpec(131_072, 32_768, False, False, True, _R1_DISTILL),
-    "gemini-2.5-pro": ModelSpec(1_048_576, 65_536, True, True, True, _GEMINI25_PRO),
-    "gemini-2.5-flash": ModelSpec(1_048_576, 65_536, True, True, True, _GEMINI25_FLASH),
+    "gemini-2.5-pro": ModelSpec(1_048_576, 65_536, True, True, False, _GEMINI25_PRO),
+    "gemini-2.5-flash": ModelSpec(1_048_576, 65_536, True, True, False, _GEMINI25_FLASH),
 }
 
 DEFAULT_SPEC = ModelSpec(

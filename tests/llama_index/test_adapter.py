@@ -19,7 +19,7 @@ from llama_index.core.agent.workflow import (
     ToolCall,
     ToolCallResult,
 )
-from llama_index.core.base.llms.types import ChatMessage, ChatResponse, ThinkingBlock
+from llama_index.core.base.llms.types import ChatMessage, ChatResponse, ImageBlock, TextBlock, ThinkingBlock
 from llama_index.core.base.response.schema import AsyncStreamingResponse, StreamingResponse
 from llama_index.core.callbacks import CallbackManager, TokenCountingHandler
 from llama_index.core.prompts import PromptTemplate
@@ -107,6 +107,14 @@ def test_reasoning_model_think_prefix_becomes_a_thinking_block(llm: ModelsLab) -
         assert response.message.content == "Hello! I am the ModelsLab local test model. How can I help?"
     assert "<think>" not in "".join(r.delta or "" for r in streamed)
     assert "I will answer" in "".join(r.additional_kwargs.get("thinking_delta", "") for r in streamed)
+
+
+def test_image_url_is_sent_as_a_url_source_not_downloaded(llm: ModelsLab) -> None:
+    image = ImageBlock(url="https://example.com/cat.png")
+    message = ChatMessage(role="user", blocks=[image, TextBlock(text="What is in this picture?")])
+    response = llm.chat([message])
+    assert response.message.content is not None
+    assert response.message.content.startswith("I see 1 image.")
 
 
 # --- query and chat engines ---------------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 
 Requests: `to_wire_messages` (LangChain messages -> `system` + `messages`), `to_wire_tool`,
 `to_wire_tool_choice`.
-Responses: `to_ai_message` (a whole `Message`), `to_chunk` (one stream event, with a `ChunkState` per stream),
-`to_usage_metadata`, and `to_v1_blocks` (the `content_blocks` translator registered for `model_provider`).
+Responses: `to_ai_message` (a whole `Message`), `to_usage_metadata`, `split_think`, and `to_v1_blocks` (the
+`content_blocks` translator registered for `model_provider`). Stream events are translated in `_stream`.
 
 Shape of the LangChain output, the same for `invoke` and for a gathered `stream`:
 - text only: `content` is the answer string; reasoning (thinking blocks, or an R1-style `<think>...</think>`
@@ -16,10 +16,9 @@ Shape of the LangChain output, the same for `invoke` and for a gathered `stream`
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from langchain_core.messages import (
     AIMessage,
@@ -31,32 +30,16 @@ from langchain_core.messages import (
     ToolMessage,
 )
 from langchain_core.messages.ai import InputTokenDetails, UsageMetadata
-from langchain_core.messages.tool import tool_call_chunk
 
 from modelslab_core import (
-    ContentBlockDeltaEvent,
-    ContentBlockStartEvent,
-    ContentBlockStopEvent,
-    ErrorEvent,
     ImageBlock,
-    InputJSONDelta,
     Message,
-    MessageDeltaEvent,
-    MessageStartEvent,
-    MessageStopEvent,
-    PingEvent,
     RedactedThinkingBlock,
-    SignatureDelta,
-    StreamEvent,
     TextBlock,
-    TextDelta,
     ThinkingBlock,
-    ThinkingDelta,
     ToolResultBlock,
     ToolUseBlock,
     UnknownBlock,
-    UnknownDelta,
-    UnknownEvent,
     Usage,
 )
 
@@ -65,13 +48,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PROVIDER",
-    "ChunkState",
+    "THINK_CLOSE",
+    "THINK_OPEN",
     "JSONObject",
-    "ThinkSplitter",
+    "never",
     "normalize_tool_call_id",
     "split_think",
     "to_ai_message",
-    "to_chunk",
     "to_usage_metadata",
     "to_v1_blocks",
     "to_v1_chunk_blocks",
@@ -86,7 +69,7 @@ JSONObject = dict[str, Any]
 PROVIDER = "modelslab"
 """`response_metadata["model_provider"]`: selects `to_v1_blocks` for `content_blocks` and v1 output."""
 
-_THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
+THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 _TOOL_ID = re.compile(r"^[a-zA-Z0-9_-]+$")
 _DATA_URI = re.compile(r"^data:(?P<mime>[^;,]+);base64,(?P<data>.+)$", re.DOTALL)
 _PASSTHROUGH = frozenset({"tool_result", "redacted_thinking", "search_result", "server_tool_use"})
@@ -356,10 +339,10 @@ def to_wire_tool_choice(
 def split_think(text: str) -> tuple[str, str]:
     """`(reasoning, answer)` of a text that may open with an R1-style `<think>...</think>` section."""
     stripped = text.lstrip()
-    if not stripped.startswith(_THINK_OPEN):
+    if not stripped.startswith(THINK_OPEN):
         return "", text
-    body = stripped[len(_THINK_OPEN) :]
-    reasoning, closed, answer = body.partition(_THINK_CLOSE)
+    body = stripped[len(THINK_OPEN) :]
+    reasoning, closed, answer = body.partition(THINK_CLOSE)
     if not closed:  # cut off while thinking (max_tokens): all of it is reasoning
         return body, ""
     return reasoning, answer.lstrip()
@@ -428,7 +411,7 @@ def to_ai_message(message: Message, *, as_blocks: bool = False) -> AIMessage:
         elif isinstance(block, (RedactedThinkingBlock, ImageBlock, ToolResultBlock, UnknownBlock)):
             blocks.append(block.model_dump(exclude_none=True))
         else:
-            _never(block)
+            never(block)
     extra = {"reasoning_content": "".join(reasoning)} if reasoning else {}
     content: str | list[Any] = blocks
     plain = all(b["type"] in ("text", "thinking") and "citations" not in b for b in blocks)
@@ -443,236 +426,8 @@ def to_ai_message(message: Message, *, as_blocks: bool = False) -> AIMessage:
     )
 
 
-class ThinkSplitter:
-    """Splits streamed text deltas into (reasoning, answer) pieces, for an R1-style `<think>` prefix.
-
-    The tags may be cut across deltas anywhere; what could still be the start of a tag is held back.
-    """
-
-    __slots__ = ("_held", "_state")
-
-    def __init__(self) -> None:
-        self._state: Literal["start", "thinking", "after", "answer"] = "start"
-        self._held = ""
-
-    def feed(self, text: str) -> tuple[str, str]:
-        """`(reasoning, answer)` to emit for one delta (either may be empty)."""
-        if self._state == "answer":
-            return "", text
-        self._held += text
-        if self._state == "start":
-            stripped = self._held.lstrip()
-            if not stripped or (len(stripped) < len(_THINK_OPEN) and _THINK_OPEN.startswith(stripped)):
-                return "", ""  # could still be "<think>"
-            if not stripped.startswith(_THINK_OPEN):
-                self._state, held, self._held = "answer", self._held, ""
-                return "", held
-            self._state, self._held = "thinking", stripped[len(_THINK_OPEN) :]
-        reasoning = ""
-        if self._state == "thinking":
-            before, closed, after = self._held.partition(_THINK_CLOSE)
-            if not closed:
-                keep = _partial_tag_length(self._held)
-                cut = len(self._held) - keep
-                reasoning, self._held = self._held[:cut], self._held[cut:]
-                return reasoning, ""
-            reasoning, self._state, self._held = before, "after", after
-        answer = self._held.lstrip()  # the blank line after </think> is not part of the answer
-        if answer:
-            self._state, self._held = "answer", ""
-        return reasoning, answer
-
-    def flush(self) -> tuple[str, str]:
-        """What is still held when the text block ends."""
-        held, self._held = self._held, ""
-        if self._state == "thinking":
-            return held, ""
-        if self._state == "start":
-            return "", held
-        return "", ""
-
-
-def _partial_tag_length(text: str) -> int:
-    """Length of the longest suffix of `text` that is a proper prefix of `</think>`."""
-    for size in range(min(len(_THINK_CLOSE) - 1, len(text)), 0, -1):
-        if _THINK_CLOSE.startswith(text[-size:]):
-            return size
-    return 0
-
-
-class UsageSource(Protocol):
-    """What `to_chunk` reads at the end: the stream's merged usage (`MessageStream.usage`)."""
-
-    @property
-    def usage(self) -> Usage: ...
-
-
-class ChunkState:
-    """What one stream's chunks depend on besides the current event."""
-
-    __slots__ = ("as_blocks", "kinds", "next_index", "out", "splitter", "start", "stop", "tool_args")
-
-    def __init__(self, *, as_blocks: bool) -> None:
-        self.as_blocks = as_blocks
-        self.start: Message | None = None
-        self.stop: MessageDeltaEvent | None = None
-        self.kinds: dict[int, str] = {}  # wire block index -> block type
-        self.out: dict[tuple[int, str], int] = {}  # (wire index, "text"|"thinking"|...) -> output index
-        self.next_index = 0
-        self.splitter: ThinkSplitter | None = (
-            ThinkSplitter()
-        )  # only the first text block may open with <think>
-        self.tool_args: dict[int, bool] = {}  # tool block -> got non-empty arguments
-
-    def index(self, wire_index: int, kind: str) -> int:
-        key = (wire_index, kind)
-        if (found := self.out.get(key)) is None:
-            found = self.out[key] = self.next_index
-            self.next_index += 1
-        return found
-
-
-def to_chunk(event: StreamEvent, state: ChunkState, stream: UsageSource) -> AIMessageChunk | None:
-    """The chunk for one stream event, or None for events that add nothing (ping, block stop, ...)."""
-    if isinstance(event, ContentBlockDeltaEvent):
-        delta = event.delta
-        if isinstance(delta, TextDelta):
-            return _text(state, event.index, delta.text)
-        if isinstance(delta, InputJSONDelta):
-            if not delta.partial_json:
-                return None  # servers open with an empty piece: nothing to add
-            state.tool_args[event.index] = True
-            return _tool_args(state, event.index, delta.partial_json)
-        if isinstance(delta, ThinkingDelta):
-            return _pieces(state, event.index, delta.thinking, "")
-        if isinstance(delta, SignatureDelta):
-            if not state.as_blocks:
-                return None
-            block = {"type": "thinking", "thinking": "", "signature": delta.signature}
-            return _block_chunk(state, event.index, "thinking", block)
-        if isinstance(delta, UnknownDelta) or delta.type == "citations_delta":
-            return None  # citations and new delta kinds reach the caller through invoke only
-        _never(delta)
-    if isinstance(event, ContentBlockStartEvent):
-        return _start(state, event)
-    if isinstance(event, ContentBlockStopEvent):
-        return _stop(state, event.index)
-    if isinstance(event, MessageStartEvent):
-        state.start = event.message
-        return None
-    if isinstance(event, MessageDeltaEvent):
-        state.stop = event
-        return None
-    if isinstance(event, MessageStopEvent):
-        return _last(state, stream.usage)
-    if isinstance(event, (PingEvent, UnknownEvent, ErrorEvent)):
-        return None  # the core raises on error events before they get here
-    _never(event)
-
-
-def _text(state: ChunkState, wire_index: int, text: str) -> AIMessageChunk | None:
-    if state.splitter is None or state.kinds.get(wire_index) != "text":
-        return _pieces(state, wire_index, "", text)
-    reasoning, answer = state.splitter.feed(text)
-    return _pieces(state, wire_index, reasoning, answer)
-
-
-def _pieces(state: ChunkState, wire_index: int, reasoning: str, text: str) -> AIMessageChunk | None:
-    """A chunk with a piece of reasoning and/or of answer text."""
-    if not reasoning and not text:
-        return None
-    if not state.as_blocks:
-        if not reasoning:
-            return AIMessageChunk(content=text, response_metadata={"model_provider": PROVIDER})
-        return AIMessageChunk(
-            content=text,
-            additional_kwargs={"reasoning_content": reasoning},
-            response_metadata={"model_provider": PROVIDER},
-        )
-    blocks: list[str | dict[Any, Any]] = []
-    if reasoning:
-        blocks.append(
-            {"type": "thinking", "thinking": reasoning, "index": state.index(wire_index, "thinking")}
-        )
-    if text:
-        blocks.append({"type": "text", "text": text, "index": state.index(wire_index, "text")})
-    extra = {"reasoning_content": reasoning} if reasoning else {}
-    return AIMessageChunk(
-        content=blocks, additional_kwargs=extra, response_metadata={"model_provider": PROVIDER}
-    )
-
-
-def _block_chunk(state: ChunkState, wire_index: int, kind: str, block: JSONObject) -> AIMessageChunk:
-    block["index"] = state.index(wire_index, kind)
-    return AIMessageChunk(content=[block], response_metadata={"model_provider": PROVIDER})
-
-
-def _start(state: ChunkState, event: ContentBlockStartEvent) -> AIMessageChunk | None:
-    block = event.content_block
-    state.kinds[event.index] = block.type
-    if isinstance(block, TextBlock):
-        return _text(state, event.index, block.text) if block.text else None
-    if isinstance(block, ThinkingBlock):
-        return _pieces(state, event.index, block.thinking, "") if block.thinking else None
-    if isinstance(block, ToolUseBlock):
-        state.tool_args[event.index] = bool(block.input)
-        index = state.index(event.index, "tool_use")
-        args = json.dumps(block.input) if block.input else ""
-        call = tool_call_chunk(name=block.name, args=args, id=block.id, index=index)
-        content: list[str | dict[Any, Any]] = []
-        if state.as_blocks:
-            content = [{"type": "tool_use", "id": block.id, "name": block.name, "input": {}, "index": index}]
-        return AIMessageChunk(
-            content=content, tool_call_chunks=[call], response_metadata={"model_provider": PROVIDER}
-        )
-    if isinstance(block, (RedactedThinkingBlock, ImageBlock, ToolResultBlock, UnknownBlock)):
-        if not state.as_blocks:
-            return None
-        return _block_chunk(state, event.index, block.type, block.model_dump(exclude_none=True))
-    _never(block)
-
-
-def _tool_args(state: ChunkState, wire_index: int, partial_json: str) -> AIMessageChunk:
-    index = state.index(wire_index, "tool_use")
-    call = tool_call_chunk(name=None, args=partial_json, id=None, index=index)
-    content: list[str | dict[Any, Any]] = []
-    if state.as_blocks:
-        content = [{"type": "input_json_delta", "partial_json": partial_json, "index": index}]
-    return AIMessageChunk(
-        content=content, tool_call_chunks=[call], response_metadata={"model_provider": PROVIDER}
-    )
-
-
-def _stop(state: ChunkState, wire_index: int) -> AIMessageChunk | None:
-    kind = state.kinds.get(wire_index)
-    if kind == "tool_use" and not state.tool_args.get(wire_index):
-        state.tool_args[wire_index] = True
-        return _tool_args(state, wire_index, "{}")  # a tool without arguments: its input is {}
-    if kind == "text" and state.splitter is not None:
-        reasoning, answer = state.splitter.flush()
-        state.splitter = None
-        return _pieces(state, wire_index, reasoning, answer)
-    return None
-
-
-def _last(state: ChunkState, usage: Usage) -> AIMessageChunk:
-    """The closing chunk: usage (once per stream) and the response metadata."""
-    metadata: JSONObject = {"model_provider": PROVIDER}
-    if state.start is not None:
-        metadata.update(id=state.start.id, model=state.start.model, model_name=state.start.model)
-    stop = state.stop.delta if state.stop is not None else None
-    metadata["stop_reason"] = stop.stop_reason if stop else None
-    metadata["stop_sequence"] = stop.stop_sequence if stop else None
-    metadata["usage"] = usage.model_dump(exclude_none=True)
-    return AIMessageChunk(
-        content=[] if state.as_blocks else "",
-        usage_metadata=to_usage_metadata(usage),
-        response_metadata=metadata,
-        chunk_position="last",
-    )
-
-
-def _never(value: object) -> Any:
+def never(value: object) -> Any:
+    """The end of an exhaustive `isinstance` chain: reaching it is a bug."""
     raise AssertionError(f"unhandled {type(value).__name__}")  # pragma: no cover - exhaustive above
 
 

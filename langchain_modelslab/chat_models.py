@@ -27,16 +27,15 @@ from modelslab_core import AsyncClient, Client
 
 from ._convert import (
     PROVIDER,
-    ChunkState,
     JSONObject,
     to_ai_message,
-    to_chunk,
     to_v1_blocks,
     to_v1_chunk_blocks,
     to_wire_messages,
     to_wire_tool,
     to_wire_tool_choice,
 )
+from ._stream import ChunkState, to_chunk
 
 __all__ = ["ChatModelsLab"]
 
@@ -128,11 +127,12 @@ class ChatModelsLab(BaseChatModel):
     # --- clients: one of each per instance, created on first use -------------------------------------------
 
     def _sync_client(self) -> Client:
-        if self._client is None:
+        client = self._client
+        if client is None:
             with self._lock:
-                if self._client is None:
-                    self._client = Client(http_client=self.http_client, **self._client_options())
-        return self._client
+                if (client := self._client) is None:
+                    client = self._client = Client(http_client=self.http_client, **self._client_options())
+        return client
 
     def _async_client(self) -> AsyncClient:
         # an httpx.AsyncClient's pool belongs to one event loop: keep one client per loop (asyncio.run twice)

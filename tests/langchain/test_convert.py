@@ -17,17 +17,15 @@ from langchain_core.messages import (
 from pydantic import BaseModel, TypeAdapter
 
 from langchain_modelslab._convert import (
-    ChunkState,
-    ThinkSplitter,
     normalize_tool_call_id,
     split_think,
     to_ai_message,
-    to_chunk,
     to_usage_metadata,
     to_wire_messages,
     to_wire_tool,
     to_wire_tool_choice,
 )
+from langchain_modelslab._stream import ChunkState, ThinkSplitter, to_chunk
 from modelslab_core import Message, StreamEvent, Usage
 
 EVENTS: TypeAdapter[StreamEvent] = TypeAdapter(StreamEvent)

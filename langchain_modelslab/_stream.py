@@ -1,0 +1,274 @@
+"""Stream events -> `AIMessageChunk`s: a pure function, `to_chunk`, and the state it keeps per stream. No I/O.
+
+The chunks gather (`chunk + chunk`) into the same message `to_ai_message` builds for the whole response:
+text as a string (or as indexed `text` blocks when tools were sent), reasoning apart from the answer, one
+`tool_call_chunk` series per tool block, and usage once, on the last chunk (`chunk_position="last"`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal, Protocol
+
+from langchain_core.messages import AIMessageChunk
+from langchain_core.messages.tool import tool_call_chunk
+
+from modelslab_core import (
+    ContentBlockDeltaEvent,
+    ContentBlockStartEvent,
+    ContentBlockStopEvent,
+    ErrorEvent,
+    ImageBlock,
+    InputJSONDelta,
+    Message,
+    MessageDeltaEvent,
+    MessageStartEvent,
+    MessageStopEvent,
+    PingEvent,
+    RedactedThinkingBlock,
+    SignatureDelta,
+    StreamEvent,
+    TextBlock,
+    TextDelta,
+    ThinkingBlock,
+    ThinkingDelta,
+    ToolResultBlock,
+    ToolUseBlock,
+    UnknownBlock,
+    UnknownDelta,
+    UnknownEvent,
+    Usage,
+)
+
+from ._convert import PROVIDER, THINK_CLOSE, THINK_OPEN, JSONObject, never, to_usage_metadata
+
+__all__ = ["ChunkState", "ThinkSplitter", "UsageSource", "to_chunk"]
+
+
+class ThinkSplitter:
+    """Splits streamed text deltas into (reasoning, answer) pieces, for an R1-style `<think>` prefix.
+
+    The tags may be cut across deltas anywhere; what could still be the start of a tag is held back.
+    """
+
+    __slots__ = ("_held", "_state")
+
+    def __init__(self) -> None:
+        self._state: Literal["start", "thinking", "after", "answer"] = "start"
+        self._held = ""
+
+    def feed(self, text: str) -> tuple[str, str]:
+        """`(reasoning, answer)` to emit for one delta (either may be empty)."""
+        if self._state == "answer":
+            return "", text
+        self._held += text
+        if self._state == "start":
+            stripped = self._held.lstrip()
+            if not stripped or (len(stripped) < len(THINK_OPEN) and THINK_OPEN.startswith(stripped)):
+                return "", ""  # could still be "<think>"
+            if not stripped.startswith(THINK_OPEN):
+                self._state, held, self._held = "answer", self._held, ""
+                return "", held
+            self._state, self._held = "thinking", stripped[len(THINK_OPEN) :]
+        reasoning = ""
+        if self._state == "thinking":
+            before, closed, after = self._held.partition(THINK_CLOSE)
+            if not closed:
+                keep = _partial_tag_length(self._held)
+                cut = len(self._held) - keep
+                reasoning, self._held = self._held[:cut], self._held[cut:]
+                return reasoning, ""
+            reasoning, self._state, self._held = before, "after", after
+        answer = self._held.lstrip()  # the blank line after </think> is not part of the answer
+        if answer:
+            self._state, self._held = "answer", ""
+        return reasoning, answer
+
+    def flush(self) -> tuple[str, str]:
+        """What is still held when the text block ends."""
+        held, self._held = self._held, ""
+        if self._state == "thinking":
+            return held, ""
+        if self._state == "start":
+            return "", held
+        return "", ""
+
+
+def _partial_tag_length(text: str) -> int:
+    """Length of the longest suffix of `text` that is a proper prefix of `</think>`."""
+    for size in range(min(len(THINK_CLOSE) - 1, len(text)), 0, -1):
+        if THINK_CLOSE.startswith(text[-size:]):
+            return size
+    return 0
+
+
+class UsageSource(Protocol):
+    """What `to_chunk` reads at the end: the stream's merged usage (`MessageStream.usage`)."""
+
+    @property
+    def usage(self) -> Usage: ...
+
+
+class ChunkState:
+    """What one stream's chunks depend on besides the current event."""
+
+    __slots__ = ("as_blocks", "kinds", "next_index", "out", "splitter", "start", "stop", "tool_args")
+
+    def __init__(self, *, as_blocks: bool) -> None:
+        self.as_blocks = as_blocks
+        self.start: Message | None = None
+        self.stop: MessageDeltaEvent | None = None
+        self.kinds: dict[int, str] = {}  # wire block index -> block type
+        self.out: dict[tuple[int, str], int] = {}  # (wire index, "text"|"thinking"|...) -> output index
+        self.next_index = 0
+        self.splitter: ThinkSplitter | None = (
+            ThinkSplitter()
+        )  # only the first text block may open with <think>
+        self.tool_args: dict[int, bool] = {}  # tool block -> got non-empty arguments
+
+    def index(self, wire_index: int, kind: str) -> int:
+        key = (wire_index, kind)
+        if (found := self.out.get(key)) is None:
+            found = self.out[key] = self.next_index
+            self.next_index += 1
+        return found
+
+
+def to_chunk(event: StreamEvent, state: ChunkState, stream: UsageSource) -> AIMessageChunk | None:
+    """The chunk for one stream event, or None for events that add nothing (ping, block stop, ...)."""
+    if isinstance(event, ContentBlockDeltaEvent):
+        delta = event.delta
+        if isinstance(delta, TextDelta):
+            return _text(state, event.index, delta.text)
+        if isinstance(delta, InputJSONDelta):
+            if not delta.partial_json:
+                return None  # servers open with an empty piece: nothing to add
+            state.tool_args[event.index] = True
+            return _tool_args(state, event.index, delta.partial_json)
+        if isinstance(delta, ThinkingDelta):
+            return _pieces(state, event.index, delta.thinking, "")
+        if isinstance(delta, SignatureDelta):
+            if not state.as_blocks:
+                return None
+            block = {"type": "thinking", "thinking": "", "signature": delta.signature}
+            return _block_chunk(state, event.index, "thinking", block)
+        if isinstance(delta, UnknownDelta) or delta.type == "citations_delta":
+            return None  # citations and new delta kinds reach the caller through invoke only
+        never(delta)
+    if isinstance(event, ContentBlockStartEvent):
+        return _start(state, event)
+    if isinstance(event, ContentBlockStopEvent):
+        return _stop(state, event.index)
+    if isinstance(event, MessageStartEvent):
+        state.start = event.message
+        return None
+    if isinstance(event, MessageDeltaEvent):
+        state.stop = event
+        return None
+    if isinstance(event, MessageStopEvent):
+        return _last(state, stream.usage)
+    if isinstance(event, (PingEvent, UnknownEvent, ErrorEvent)):
+        return None  # the core raises on error events before they get here
+    never(event)
+
+
+def _text(state: ChunkState, wire_index: int, text: str) -> AIMessageChunk | None:
+    if state.splitter is None or state.kinds.get(wire_index) != "text":
+        return _pieces(state, wire_index, "", text)
+    reasoning, answer = state.splitter.feed(text)
+    return _pieces(state, wire_index, reasoning, answer)
+
+
+def _pieces(state: ChunkState, wire_index: int, reasoning: str, text: str) -> AIMessageChunk | None:
+    """A chunk with a piece of reasoning and/or of answer text."""
+    if not reasoning and not text:
+        return None
+    if not state.as_blocks:
+        if not reasoning:
+            return AIMessageChunk(content=text, response_metadata={"model_provider": PROVIDER})
+        return AIMessageChunk(
+            content=text,
+            additional_kwargs={"reasoning_content": reasoning},
+            response_metadata={"model_provider": PROVIDER},
+        )
+    blocks: list[str | dict[Any, Any]] = []
+    if reasoning:
+        blocks.append(
+            {"type": "thinking", "thinking": reasoning, "index": state.index(wire_index, "thinking")}
+        )
+    if text:
+        blocks.append({"type": "text", "text": text, "index": state.index(wire_index, "text")})
+    extra = {"reasoning_content": reasoning} if reasoning else {}
+    return AIMessageChunk(
+        content=blocks, additional_kwargs=extra, response_metadata={"model_provider": PROVIDER}
+    )
+
+
+def _block_chunk(state: ChunkState, wire_index: int, kind: str, block: JSONObject) -> AIMessageChunk:
+    block["index"] = state.index(wire_index, kind)
+    return AIMessageChunk(content=[block], response_metadata={"model_provider": PROVIDER})
+
+
+def _start(state: ChunkState, event: ContentBlockStartEvent) -> AIMessageChunk | None:
+    block = event.content_block
+    state.kinds[event.index] = block.type
+    if isinstance(block, TextBlock):
+        return _text(state, event.index, block.text) if block.text else None
+    if isinstance(block, ThinkingBlock):
+        return _pieces(state, event.index, block.thinking, "") if block.thinking else None
+    if isinstance(block, ToolUseBlock):
+        state.tool_args[event.index] = bool(block.input)
+        index = state.index(event.index, "tool_use")
+        args = json.dumps(block.input) if block.input else ""
+        call = tool_call_chunk(name=block.name, args=args, id=block.id, index=index)
+        content: list[str | dict[Any, Any]] = []
+        if state.as_blocks:
+            content = [{"type": "tool_use", "id": block.id, "name": block.name, "input": {}, "index": index}]
+        return AIMessageChunk(
+            content=content, tool_call_chunks=[call], response_metadata={"model_provider": PROVIDER}
+        )
+    if isinstance(block, (RedactedThinkingBlock, ImageBlock, ToolResultBlock, UnknownBlock)):
+        if not state.as_blocks:
+            return None
+        return _block_chunk(state, event.index, block.type, block.model_dump(exclude_none=True))
+    never(block)
+
+
+def _tool_args(state: ChunkState, wire_index: int, partial_json: str) -> AIMessageChunk:
+    index = state.index(wire_index, "tool_use")
+    call = tool_call_chunk(name=None, args=partial_json, id=None, index=index)
+    content: list[str | dict[Any, Any]] = []
+    if state.as_blocks:
+        content = [{"type": "input_json_delta", "partial_json": partial_json, "index": index}]
+    return AIMessageChunk(
+        content=content, tool_call_chunks=[call], response_metadata={"model_provider": PROVIDER}
+    )
+
+
+def _stop(state: ChunkState, wire_index: int) -> AIMessageChunk | None:
+    kind = state.kinds.get(wire_index)
+    if kind == "tool_use" and not state.tool_args.get(wire_index):
+        state.tool_args[wire_index] = True
+        return _tool_args(state, wire_index, "{}")  # a tool without arguments: its input is {}
+    if kind == "text" and state.splitter is not None:
+        reasoning, answer = state.splitter.flush()
+        state.splitter = None
+        return _pieces(state, wire_index, reasoning, answer)
+    return None
+
+
+def _last(state: ChunkState, usage: Usage) -> AIMessageChunk:
+    """The closing chunk: usage (once per stream) and the response metadata."""
+    metadata: JSONObject = {"model_provider": PROVIDER}
+    if state.start is not None:
+        metadata.update(id=state.start.id, model=state.start.model, model_name=state.start.model)
+    stop = state.stop.delta if state.stop is not None else None
+    metadata["stop_reason"] = stop.stop_reason if stop else None
+    metadata["stop_sequence"] = stop.stop_sequence if stop else None
+    metadata["usage"] = usage.model_dump(exclude_none=True)
+    return AIMessageChunk(
+        content=[] if state.as_blocks else "",
+        usage_metadata=to_usage_metadata(usage),
+        response_metadata=metadata,
+        chunk_position="last",
+    )

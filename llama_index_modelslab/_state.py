@@ -1,0 +1,242 @@
+"""The state of one answer being built from Messages content, with no I/O: `StreamState`.
+
+It merges adjacent text blocks, splits an inline `<think>...</think>` prefix off the first text (whatever the
+delta boundaries), keeps tool-call arguments parsed as far as they have streamed, and keeps the LlamaIndex
+blocks of each part ready, so that a snapshot per delta costs O(number of blocks), not O(text so far).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ChatResponse,
+    ContentBlock,
+    MessageRole,
+    TextBlock,
+    ThinkingBlock,
+    ToolCallBlock,
+)
+from llama_index.core.llms.utils import parse_partial_json
+
+__all__ = ["StreamState", "split_think"]
+
+Wire = dict[str, Any]
+_OPEN, _CLOSE = "<think>", "</think>"
+
+
+def split_think(text: str) -> tuple[str | None, str]:
+    """Split an inline `<think>...</think>` prefix off an answer: (reasoning or None, answer).
+
+    An unclosed `<think>` (the answer was cut) makes everything reasoning. `StreamState` applies the same rule
+    to a stream, whatever the delta boundaries.
+    """
+    stripped = text.lstrip()
+    if not stripped.startswith(_OPEN):
+        return None, text
+    body = stripped[len(_OPEN) :]
+    end = body.find(_CLOSE)
+    if end < 0:
+        return body, ""
+    return body[:end], body[end + len(_CLOSE) :].lstrip()
+
+
+def _held_tail(text: str) -> int:
+    """How many trailing characters of `text` could begin `</think>` (kept back until the next delta)."""
+    for size in range(min(len(_CLOSE) - 1, len(text)), 0, -1):
+        if _CLOSE.startswith(text[-size:]):
+            return size
+    return 0
+
+
+_DETECT, _THINK, _AFTER, _PLAIN = range(4)
+
+
+class _Part:
+    """One output part: merged text (with its parsed <think> prefix), a thinking block or a tool call."""
+
+    __slots__ = (
+        "blocks",
+        "held",
+        "index",
+        "kind",
+        "kwargs",
+        "mode",
+        "name",
+        "raw_json",
+        "signature",
+        "text",
+        "think",
+    )
+
+    def __init__(self, kind: str, index: int, mode: int = _PLAIN) -> None:
+        self.kind, self.index, self.mode = kind, index, mode
+        self.text = ""  # answer text, thinking text, or tool-call id
+        self.think: str | None = None  # the <think> reasoning of a text part
+        self.held = ""  # text kept back while a <think> tag may be split across deltas
+        self.name = ""
+        self.raw_json = ""
+        self.signature: str | None = None
+        self.kwargs: dict[str, Any] = {}
+        self.blocks: tuple[ContentBlock, ...] = ()
+
+
+def _scan(part: _Part, piece: str) -> tuple[str, str]:
+    """Move a text part's `<think>` parser over `piece`: the (answer text, reasoning text) it releases."""
+    if part.mode == _DETECT:
+        held = part.held + piece
+        head = held.lstrip()
+        if not head or (len(head) < len(_OPEN) and _OPEN.startswith(head)):
+            part.held = held
+            return "", ""  # undecided: this may be the start of <think>
+        part.held = ""
+        if not head.startswith(_OPEN):
+            part.mode = _PLAIN
+            return held, ""
+        part.mode, part.think = _THINK, ""
+        return _scan(part, head[len(_OPEN) :])
+    if part.mode == _THINK:
+        buffer = part.held + piece  # only the held tail is rescanned, so a stream costs O(n)
+        end = buffer.find(_CLOSE)
+        if end < 0:
+            keep = _held_tail(buffer)
+            part.held = buffer[len(buffer) - keep :]
+            return "", buffer[: len(buffer) - keep]
+        part.mode, part.held = _AFTER, ""
+        text, _ = _scan(part, buffer[end + len(_CLOSE) :])
+        return text, buffer[:end]
+    if part.mode == _AFTER:  # the blank lines after </think> are not part of the answer
+        text = piece.lstrip()
+        if text:
+            part.mode = _PLAIN
+        return text, ""
+    return piece, ""
+
+
+class StreamState:
+    """What one answer holds so far; fed by `to_stream_response` (or at once by `to_chat_response`)."""
+
+    __slots__ = ("_parts", "_tool_calls", "id", "model", "stop_reason", "usage")
+
+    def __init__(self) -> None:
+        self._parts: dict[int, _Part] = {}
+        self._tool_calls: list[Wire] | None = []
+        self.usage: dict[str, int] = {}
+        self.stop_reason: str | None = None
+        self.id = ""
+        self.model = ""
+
+    # -- feeding ---------------------------------------------------------------------------------------------
+
+    def start(self, index: int, kind: str) -> None:
+        """A content block starts; adjacent text blocks continue one part."""
+        last = self._parts[max(self._parts)] if self._parts else None
+        if kind == "text" and last is not None and last.kind == "text":
+            self._parts[index] = last
+            return
+        first_text = kind == "text" and not any(p.kind == "text" for p in self._parts.values())
+        self._parts[index] = _Part(kind, index, _DETECT if first_text else _PLAIN)
+
+    def add_text(self, index: int, piece: str) -> tuple[str, str]:
+        """Append text; return (new answer text, new reasoning text) after `<think>` parsing."""
+        part = self._parts[index]
+        new_text, new_think = _scan(part, piece) if part.mode != _PLAIN else (piece, "")
+        if new_think:
+            part.think = (part.think or "") + new_think
+        if new_text:
+            part.text += new_text
+        if new_text or new_think:
+            self._rebuild(part)
+        return new_text, new_think
+
+    def add_thinking(self, index: int, piece: str) -> None:
+        part = self._parts[index]
+        part.text += piece
+        self._rebuild(part)
+
+    def add_signature(self, index: int, signature: str) -> None:
+        part = self._parts[index]
+        part.signature = (part.signature or "") + signature
+        self._rebuild(part)
+
+    def set_tool(self, index: int, call_id: str, name: str, kwargs: dict[str, Any]) -> None:
+        part = self._parts[index]
+        part.text, part.name, part.kwargs = call_id, name, kwargs
+        self._rebuild(part)
+
+    def add_json(self, index: int, piece: str) -> None:
+        part = self._parts[index]
+        part.raw_json += piece
+        try:  # arguments still streaming: parse as far as they go, keep the last good parse otherwise
+            parsed = parse_partial_json(part.raw_json) if part.raw_json.strip() else {}
+        except ValueError:
+            return
+        part.kwargs = parsed if isinstance(parsed, dict) else {}
+        self._rebuild(part)
+
+    def stop(self, index: int) -> tuple[str, str]:
+        """A block ends: release what was kept back; return it as (new answer text, new reasoning text)."""
+        part = self._parts.get(index)
+        if part is None or part.kind != "text" or not part.held:
+            return "", ""
+        held, part.held = part.held, ""
+        if part.mode == _DETECT:
+            part.mode = _PLAIN
+            part.text += held
+            self._rebuild(part)
+            return held, ""
+        part.think = (part.think or "") + held  # an unclosed <think>: the rest is reasoning
+        self._rebuild(part)
+        return "", held
+
+    def _rebuild(self, part: _Part) -> None:
+        if part.kind == "text":
+            blocks: list[ContentBlock] = []
+            if part.think is not None:
+                blocks.append(ThinkingBlock.model_construct(content=part.think, additional_information={}))
+            if part.text:
+                blocks.append(TextBlock.model_construct(text=part.text))
+            part.blocks = tuple(blocks)
+        elif part.kind == "thinking":
+            info = {"signature": part.signature} if part.signature else {}
+            part.blocks = (ThinkingBlock.model_construct(content=part.text, additional_information=info),)
+        elif part.kind == "tool_use":
+            block = ToolCallBlock.model_construct(
+                tool_call_id=part.text, tool_name=part.name, tool_kwargs=part.kwargs
+            )
+            part.blocks = (block,)
+            self._tool_calls = None  # rebuilt on demand
+
+    # -- reading ---------------------------------------------------------------------------------------------
+
+    def message(self) -> ChatMessage:
+        """The assistant message so far: reasoning, text and tool calls, with the legacy `tool_calls` key."""
+        blocks: list[ContentBlock] = []
+        seen: set[int] = set()
+        for part in self._parts.values():
+            if id(part) not in seen:
+                seen.add(id(part))
+                blocks.extend(part.blocks)
+        if self._tool_calls is None:
+            self._tool_calls = [
+                {"type": "tool_use", "id": b.tool_call_id, "name": b.tool_name, "input": b.tool_kwargs}
+                for b in blocks
+                if isinstance(b, ToolCallBlock)
+            ]
+        kwargs = {"tool_calls": self._tool_calls} if self._tool_calls else {}
+        return ChatMessage.model_construct(
+            role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=kwargs
+        )
+
+    def response(self, delta: str, raw: Wire, **additional: Any) -> ChatResponse:
+        """A cumulative `ChatResponse` with `delta` the new text only."""
+        return ChatResponse.model_construct(
+            message=self.message(), delta=delta, raw=raw, logprobs=None, additional_kwargs=additional
+        )
+
+    def final(self) -> ChatResponse:
+        """The closing response: raw and additional_kwargs carry the merged usage and stop_reason."""
+        usage = dict(self.usage)
+        raw = {"id": self.id, "model": self.model, "stop_reason": self.stop_reason, "usage": usage}
+        return self.response("", raw, usage=usage, stop_reason=self.stop_reason)

@@ -55,13 +55,19 @@ def resolve_api_key(api_key: str | None) -> str:
 def resolve_base_url(base_url: str | None) -> str:
     """Normalize the base URL: env fallback, trailing slashes and a pasted `/v1/messages` removed."""
     url = base_url if base_url is not None else os.environ.get("MODELSLAB_BASE_URL") or DEFAULT_BASE_URL
-    url = url.strip().rstrip("/")
-    for suffix in ("/v1/messages", "/v1"):
-        if url.endswith(suffix):
-            url = url[: -len(suffix)].rstrip("/")
-    parts = urlsplit(url)
+    parts = urlsplit(url.strip())
+    if parts.username is not None or parts.password is not None:  # not echoed: it holds a credential
+        raise ValueError("base_url must not hold user:password@; pass the API key as api_key")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL!r}, got {base_url!r}")
+    # request paths are appended to the base URL: after a query or fragment they would be lost
+    if parts.query or parts.fragment:
+        raise ValueError(f"base_url must not have a query string or fragment, got {base_url!r}")
+    path = re.sub("/{2,}", "/", parts.path).rstrip("/")
+    for suffix in ("/v1/messages", "/v1"):
+        if path.endswith(suffix):
+            path = path[: -len(suffix)].rstrip("/")
+    url = f"{parts.scheme}://{parts.netloc}{path}"
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
         logger.warning("base_url %s uses plain http: the API key would travel unencrypted", url)
     return url
@@ -142,7 +148,15 @@ def _messages(messages: Any) -> list[dict[str, Any]]:
             )
         if "content" not in message:
             raise ValueError(f"messages[{i}].content is missing")
-        result.append({**message, "content": _content(f"messages[{i}].content", message["content"])})
+        content = message["content"]
+        if (
+            isinstance(content, str)
+            and not content.strip()
+            and not (i == len(messages) - 1 and role == "assistant")
+        ):
+            # the API accepts empty content only in a final assistant turn (a prefill)
+            raise ValueError(f"messages[{i}].content must not be empty, got {content!r}")
+        result.append({**message, "content": _content(f"messages[{i}].content", content)})
     return result
 
 
@@ -156,6 +170,10 @@ def _tools(tools: Any) -> tuple[list[dict[str, Any]], set[str]]:
         name = tool.get("name")
         if not isinstance(name, str) or not _TOOL_NAME.match(name):
             raise ValueError(f"tools[{i}].name must match ^[a-zA-Z0-9_-]{{1,128}}$, got {name!r}")
+        if name in names:
+            raise ValueError(
+                f"tools[{i}].name {name!r} is used by an earlier tool; tool names must be unique"
+            )
         schema = tool.get("input_schema")
         custom = "type" not in tool or schema is not None  # server tools carry only a type
         if custom and (not isinstance(schema, Mapping) or schema.get("type") != "object"):

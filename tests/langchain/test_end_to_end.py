@@ -310,3 +310,11 @@ def test_one_client_per_instance(model: ChatModelsLab) -> None:
     first = model._client
     model.invoke("hi")
     assert model._client is first is not None
+
+
+async def test_astream_events(model: ChatModelsLab) -> None:
+    events = [event async for event in model.astream_events("count to 3", version="v2")]
+    streamed = [e["data"]["chunk"].content for e in events if e["event"] == "on_chat_model_stream"]
+    assert "".join(streamed) == "1 2 3"
+    end = next(e for e in events if e["event"] == "on_chat_model_end")
+    assert end["data"]["output"].usage_metadata["output_tokens"] == 3

@@ -27,6 +27,7 @@ from llama_index.core.tools import FunctionTool
 from pydantic import BaseModel
 
 from llama_index_modelslab import ModelsLab
+from modelslab_core import APIStatusError, OverloadedError
 
 pytestmark = pytest.mark.vcr
 
@@ -250,3 +251,36 @@ def test_token_counting_handler_uses_the_recorded_usage(llm: ModelsLab) -> None:
     assert counter.prompt_llm_token_count == sum(u["input_tokens"] for u in usages)
     assert counter.completion_llm_token_count == sum(u["output_tokens"] for u in usages)
     assert len(counter.llm_token_counts) == 2
+
+
+# --- failures and server variations -------------------------------------------------------------------------
+
+
+def faulty(fault: str) -> ModelsLab:
+    """A ModelsLab whose requests ask the local server for `fault` (the header is recorded, not matched)."""
+    return ModelsLab(max_tokens=512, max_retries=0, default_headers={"x-modelslab-fault": fault})
+
+
+@pytest.mark.parametrize("fault", ["usage-start-only", "usage-delta-only"])
+@pytest.mark.usefixtures("llm")
+async def test_stream_usage_whichever_event_carries_it(fault: str) -> None:
+    responses = [r async for r in await faulty(fault).astream_chat(COUNT)]
+    usage = usage_of(responses[-1])
+    assert (usage["input_tokens"], usage["output_tokens"]) == (3, 12)
+
+
+@pytest.mark.usefixtures("llm")
+def test_error_body_behind_http_200_is_a_typed_error() -> None:
+    with pytest.raises(APIStatusError, match="Provider returned error"):
+        faulty("error-body-200").chat(CAPITAL)
+    with pytest.raises(APIStatusError, match="Provider returned error"):
+        list(faulty("error-body-200-sse").stream_chat(COUNT))
+
+
+@pytest.mark.usefixtures("llm")
+async def test_sse_error_event_mid_stream_raises_a_typed_error() -> None:
+    received: list[ChatResponse] = []
+    with pytest.raises(OverloadedError, match="Overloaded"):
+        async for response in await faulty("sse-error").astream_chat(COUNT):
+            received.append(response)
+    assert received == []  # the local server sends the error right after the first content_block_start

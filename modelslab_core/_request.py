@@ -39,6 +39,8 @@ _BLOCK_TYPES = frozenset(
 )
 _TOOL_CHOICES = ("auto", "any", "tool", "none")
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
+_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # RFC 9110 section 5.6.2
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # header values may hold tabs, nothing else below 0x20
 
 
 def resolve_api_key(api_key: str | None) -> str:
@@ -49,7 +51,31 @@ def resolve_api_key(api_key: str | None) -> str:
             "api_key is missing: pass api_key=... or set the MODELSLAB_API_KEY environment variable "
             "(keys are at https://modelslab.com/dashboard/api-keys)"
         )
-    return key.strip()
+    key = key.strip()
+    if not _header_safe(key):  # not echoed: the message must not carry the key
+        raise ValueError(
+            "api_key holds characters an HTTP header cannot carry (non-ASCII or control characters); "
+            "check that the key was copied whole and alone"
+        )
+    return key
+
+
+def check_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """`default_headers` as a dict, or a ValueError naming the header that HTTP cannot carry."""
+    result = {}
+    for name, value in headers.items():
+        if not isinstance(name, str) or not _TOKEN.match(name):
+            raise ValueError(f"default_headers: {name!r} is not a valid HTTP header name")
+        if not isinstance(value, str) or not _header_safe(value):  # the value may be a credential: not echoed
+            raise ValueError(
+                f"default_headers[{name!r}] must be a string of printable ASCII characters (no line breaks)"
+            )
+        result[name] = value
+    return result
+
+
+def _header_safe(value: str) -> bool:
+    return value.isascii() and not _CONTROL.search(value)
 
 
 def resolve_base_url(base_url: str | None) -> str:

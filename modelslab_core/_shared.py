@@ -10,7 +10,7 @@ from typing import Any, Generic, TypeVar
 import httpx
 from pydantic import BaseModel, SecretStr
 
-from ._request import encode_body, resolve_api_key, resolve_base_url
+from ._request import check_headers, encode_body, resolve_api_key, resolve_base_url
 from ._response import StreamState, parse_body
 from ._version import __version__
 from .errors import (
@@ -116,7 +116,7 @@ class ClientConfig:
             "content-type": "application/json",
             "anthropic-version": API_VERSION,
             "user-agent": f"modelslab-integrations/{__version__}",
-            **(dict(default_headers) if default_headers else {}),
+            **(check_headers(default_headers) if default_headers else {}),
         }
         if auth == "bearer":
             headers["authorization"] = f"Bearer {key}"

@@ -202,7 +202,7 @@ def is_error_body(body: Any) -> bool:
     """True for a JSON body that reports an error rather than a result, whatever its HTTP status."""
     if not isinstance(body, dict):
         return False
-    return body.get("type") == "error" or body.get("status") in ("error", "failed") or "error" in body
+    return body.get("type") == "error" or body.get("status") in ("error", "failed") or bool(body.get("error"))
 
 
 def error_from_body(

@@ -31,13 +31,14 @@ class ServerSentEvent:
 class SSEDecoder:
     """Incremental SSE decoder: `feed(chunk)` returns the events completed by `chunk`, `flush()` the rest."""
 
-    __slots__ = ("_buffer", "_data", "_event", "_id", "_pending_cr")
+    __slots__ = ("_buffer", "_data", "_event", "_id", "_pending_cr", "_started")
 
     def __init__(self) -> None:
         self._buffer = b""
         self._pending_cr = False
-        self._event = ""
-        self._data: list[str] = []
+        self._started = False
+        self._event = b""
+        self._data: list[bytes] = []
         self._id: str | None = None
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
@@ -50,50 +51,48 @@ class SSEDecoder:
         if chunk.endswith(b"\r"):
             self._pending_cr = True
         buffer = self._buffer + chunk
+        if not self._started:  # the spec strips one UTF-8 byte order mark at the start of the stream
+            if len(buffer) < 3 and b"\xef\xbb\xbf".startswith(buffer):
+                self._buffer = buffer
+                return []
+            self._started = True
+            buffer = buffer.removeprefix(b"\xef\xbb\xbf")
         if b"\r" in buffer:
             buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         lines = buffer.split(b"\n")
         self._buffer = lines.pop()
-        events: list[ServerSentEvent] = []
-        for line in lines:
-            event = self._line(line)
-            if event is not None:
-                events.append(event)
-        return events
+        return self._lines(lines)
 
     def flush(self) -> list[ServerSentEvent]:
         """Events still pending at the end of the body (a last event without its blank line)."""
-        events = []
-        if self._buffer:
-            event = self._line(self._buffer)
-            self._buffer = b""
-            if event is not None:
-                events.append(event)
-        event = self._line(b"")
-        if event is not None:
-            events.append(event)
-        return events
+        lines = [self._buffer, b""] if self._buffer else [b""]
+        self._buffer = b""
+        return self._lines(lines)
 
-    def _line(self, raw: bytes) -> ServerSentEvent | None:
-        if not raw:
-            if not self._data and not self._event:
-                return None
-            event = ServerSentEvent(self._event, "\n".join(self._data), self._id)
-            self._event, self._data = "", []
-            return event
-        line = raw.decode("utf-8", errors="replace")
-        if line[0] == ":":
-            return None
-        field, _, value = line.partition(":")
-        if value.startswith(" "):
-            value = value[1:]
-        if field == "data":
-            self._data.append(value)
-        elif field == "event":
-            self._event = value
-        elif field == "id" and "\0" not in value:
-            self._id = value
-        return None
+    def _lines(self, lines: list[bytes]) -> list[ServerSentEvent]:
+        # the hot loop of every stream: bytes compared in place, text decoded once per event
+        events: list[ServerSentEvent] = []
+        data = self._data
+        for line in lines:
+            if not line:
+                if data or self._event:
+                    text = b"\n".join(data).decode("utf-8", errors="replace")
+                    events.append(ServerSentEvent(self._event.decode("utf-8", errors="replace"), text, self._id))
+                    self._event, data = b"", []
+            elif line.startswith(b"data:"):
+                data.append(line[6:] if line[5:6] == b" " else line[5:])
+            elif line.startswith(b"event:"):
+                self._event = line[7:] if line[6:7] == b" " else line[6:]
+            elif line.startswith(b"id:"):
+                value = (line[4:] if line[3:4] == b" " else line[3:]).decode("utf-8", errors="replace")
+                if "\0" not in value:
+                    self._id = value
+            elif line == b"data":  # a field name with no colon: the value is empty
+                data.append(b"")
+            elif line == b"event":
+                self._event = b""
+        self._data = data
+        return events
 
 
 def parse_event(sse: ServerSentEvent) -> StreamEvent | None:

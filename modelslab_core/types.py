@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Tag, TypeAdapter
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, TypeAdapter
 
 __all__ = [
     "Base64ImageSource",
@@ -54,6 +54,21 @@ StopReason = Literal["end_turn", "max_tokens", "stop_sequence", "tool_use", "pau
 
 class _Wire(BaseModel):
     model_config = ConfigDict(extra="allow")
+
+
+def _other_than(known: frozenset[str]) -> AfterValidator:
+    """A `type` that names none of the modelled kinds: a malformed known block must fail, not turn unknown."""
+
+    def check(kind: str) -> str:
+        if kind in known:
+            raise ValueError(f"malformed {kind!r} object")
+        return kind
+
+    return AfterValidator(check)
+
+
+# Unions below are tagged by the `type` string (parsed in Rust, no Python call per event) and fall back,
+# left to right, to an `Unknown*` model for types the spec may add later.
 
 
 # --- content blocks -----------------------------------------------------------------------------------------
@@ -110,31 +125,22 @@ class RedactedThinkingBlock(_Wire):
     data: str
 
 
-class UnknownBlock(_Wire):
-    """A block type this client does not model (server tools, compaction, ...), kept with all its fields."""
-
-    type: str
-
-
 _BLOCK_TYPES = frozenset({"text", "image", "tool_use", "tool_result", "thinking", "redacted_thinking"})
 
 
-def _block_tag(value: Any) -> str:
-    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
-    return kind if kind in _BLOCK_TYPES and not isinstance(value, UnknownBlock) else "unknown"
+class UnknownBlock(_Wire):
+    """A block type this client does not model (server tools, compaction, ...), kept with all its fields."""
+
+    type: Annotated[str, _other_than(_BLOCK_TYPES)]
 
 
 ContentBlock = Annotated[
-    (
-        Annotated[TextBlock, Tag("text")]
-        | Annotated[ImageBlock, Tag("image")]
-        | Annotated[ToolUseBlock, Tag("tool_use")]
-        | Annotated[ToolResultBlock, Tag("tool_result")]
-        | Annotated[ThinkingBlock, Tag("thinking")]
-        | Annotated[RedactedThinkingBlock, Tag("redacted_thinking")]
-        | Annotated[UnknownBlock, Tag("unknown")]
-    ),
-    Discriminator(_block_tag),
+    Annotated[
+        TextBlock | ImageBlock | ToolUseBlock | ToolResultBlock | ThinkingBlock | RedactedThinkingBlock,
+        Field(discriminator="type"),
+    ]
+    | UnknownBlock,
+    Field(union_mode="left_to_right"),
 ]
 
 
@@ -218,21 +224,13 @@ _DELTA_TYPES = frozenset(
 )
 
 
-def _delta_tag(value: Any) -> str:
-    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
-    return kind if kind in _DELTA_TYPES and not isinstance(value, UnknownDelta) else "unknown"
-
-
 Delta = Annotated[
-    (
-        Annotated[TextDelta, Tag("text_delta")]
-        | Annotated[InputJSONDelta, Tag("input_json_delta")]
-        | Annotated[ThinkingDelta, Tag("thinking_delta")]
-        | Annotated[SignatureDelta, Tag("signature_delta")]
-        | Annotated[CitationsDelta, Tag("citations_delta")]
-        | Annotated[UnknownDelta, Tag("unknown")]
-    ),
-    Discriminator(_delta_tag),
+    Annotated[
+        TextDelta | InputJSONDelta | ThinkingDelta | SignatureDelta | CitationsDelta,
+        Field(discriminator="type"),
+    ]
+    | UnknownDelta,
+    Field(union_mode="left_to_right"),
 ]
 
 
@@ -300,10 +298,6 @@ class ErrorEvent(_Wire):
     request_id: str | None = None
 
 
-class UnknownEvent(_Wire):
-    type: str
-
-
 _EVENT_TYPES = frozenset(
     {
         "message_start",
@@ -318,24 +312,24 @@ _EVENT_TYPES = frozenset(
 )
 
 
-def _event_tag(value: Any) -> str:
-    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
-    return kind if kind in _EVENT_TYPES and not isinstance(value, UnknownEvent) else "unknown"
+class UnknownEvent(_Wire):
+    type: Annotated[str, _other_than(_EVENT_TYPES)]
 
 
 StreamEvent = Annotated[
-    (
-        Annotated[MessageStartEvent, Tag("message_start")]
-        | Annotated[ContentBlockStartEvent, Tag("content_block_start")]
-        | Annotated[ContentBlockDeltaEvent, Tag("content_block_delta")]
-        | Annotated[ContentBlockStopEvent, Tag("content_block_stop")]
-        | Annotated[MessageDeltaEvent, Tag("message_delta")]
-        | Annotated[MessageStopEvent, Tag("message_stop")]
-        | Annotated[PingEvent, Tag("ping")]
-        | Annotated[ErrorEvent, Tag("error")]
-        | Annotated[UnknownEvent, Tag("unknown")]
-    ),
-    Discriminator(_event_tag),
+    Annotated[
+        MessageStartEvent
+        | ContentBlockStartEvent
+        | ContentBlockDeltaEvent
+        | ContentBlockStopEvent
+        | MessageDeltaEvent
+        | MessageStopEvent
+        | PingEvent
+        | ErrorEvent,
+        Field(discriminator="type"),
+    ]
+    | UnknownEvent,
+    Field(union_mode="left_to_right"),
 ]
 
 STREAM_EVENT_ADAPTER: TypeAdapter[StreamEvent] = TypeAdapter(StreamEvent)

@@ -77,7 +77,9 @@ class SSEDecoder:
             if not line:
                 if data or self._event:
                     text = b"\n".join(data).decode("utf-8", errors="replace")
-                    events.append(ServerSentEvent(self._event.decode("utf-8", errors="replace"), text, self._id))
+                    events.append(
+                        ServerSentEvent(self._event.decode("utf-8", errors="replace"), text, self._id)
+                    )
                     self._event, data = b"", []
             elif line.startswith(b"data:"):
                 data.append(line[6:] if line[5:6] == b" " else line[5:])

@@ -69,3 +69,13 @@ def short_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     monkeypatch.setattr(modelslab_core.client, "time", _ScaledTime(delays))
     monkeypatch.setattr(modelslab_core.async_client, "asyncio", _ScaledAsyncio(delays))
     return delays
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Report how many fuzz examples ran and what the load tests measured."""
+    from . import report
+
+    if report.LINES:
+        terminalreporter.section("reliability")
+        for line in report.LINES:
+            terminalreporter.write_line(line)

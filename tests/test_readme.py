@@ -23,7 +23,7 @@ def server() -> Iterator[LocalServer]:
 
 
 def test_readme_has_snippets() -> None:
-    assert len(SNIPPETS) >= 3
+    assert len(SNIPPETS) >= 20
 
 
 @pytest.mark.parametrize("code", SNIPPETS, ids=[f"snippet-{i}" for i in range(len(SNIPPETS))])
@@ -33,4 +33,5 @@ def test_snippet_runs(code: str, server: LocalServer, monkeypatch: pytest.Monkey
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         exec(compile(code, str(README), "exec"), {"__name__": "__readme__"})
-    assert out.getvalue().strip(), "a README snippet should show the reader something"
+    if "print(" in code:
+        assert out.getvalue().strip(), "this README snippet prints, so it should show the reader something"

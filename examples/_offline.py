@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from unittest.mock import patch
 
 from modelslab_core.testing import LocalServer
 
@@ -21,7 +22,9 @@ def modelslab() -> Iterator[None]:
         yield  # the models read MODELSLAB_API_KEY (and MODELSLAB_BASE_URL, if set) themselves
         return
     print(NOTICE, flush=True)
-    with LocalServer() as server:
-        os.environ["MODELSLAB_BASE_URL"] = server.base_url
-        os.environ["MODELSLAB_API_KEY"] = "local"  # the local server accepts any key
+    with (
+        LocalServer() as server,
+        # for this run only; the local server accepts any key
+        patch.dict(os.environ, MODELSLAB_BASE_URL=server.base_url, MODELSLAB_API_KEY="local"),
+    ):
         yield

@@ -13,7 +13,7 @@ QUESTION = "What is the capital of France?"
 def main() -> None:
     print("== LangChain")
     message = ChatModelsLab(model=MODEL).invoke(QUESTION)
-    print("reasoning:", message.additional_kwargs["reasoning_content"].strip())
+    print("reasoning:", message.additional_kwargs.get("reasoning_content", "").strip())
     print("answer:", message.text)
     print("blocks:", [block["type"] for block in message.content_blocks])
 

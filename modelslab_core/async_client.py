@@ -217,7 +217,11 @@ class AsyncClient(_ClientBase):
             raise
 
     async def _acquire(self) -> None:
-        limit = self._config.max_concurrent_requests
+        # Without a cap, calls beyond our own pool still wait here, not in httpcore's pool: a wait there
+        # counts against the timeout and costs O(waiting) per event (1,000 concurrent calls timed out at 5 s).
+        limit = self._config.max_concurrent_requests or (
+            self._config.limits.max_connections if self._owns_http else None
+        )
         if not limit:
             return
         loop = asyncio.get_running_loop()

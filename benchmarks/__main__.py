@@ -39,8 +39,13 @@ def _reply_pieces(base_url: str, deltas: int) -> list[str]:
 
 
 def _streamers(base_url: str, deltas: int) -> dict[str, Any]:
-    """Per path, a function that streams one reply of `deltas` deltas and returns its text."""
-    from modelslab_core import Client
+    """Per path, a function that streams one reply of `deltas` deltas and returns the text's length in bytes.
+
+    Lengths are counted as the text goes by, so that measuring does not itself hold the text twice.
+    """
+    from modelslab_core import Client, ContentBlockDeltaEvent, TextDelta
+
+    from .floors import langchain_floor, llama_index_floor
 
     client = Client(c.KEY, base_url=base_url)
     call = {
@@ -48,42 +53,43 @@ def _streamers(base_url: str, deltas: int) -> dict[str, Any]:
         "max_tokens": deltas * 2,
         "messages": [{"role": "user", "content": c.prompt(deltas)}],
     }
+    pieces = ["1"] + [f" {i}" for i in range(2, deltas + 1)]  # the reply to c.prompt(deltas)
 
-    def core() -> str:
+    def core() -> int:
+        n = 0
         with client.stream(**call) as s:
-            for _ in s:
-                pass
-            return s.text
+            for event in s:
+                if isinstance(event, ContentBlockDeltaEvent) and isinstance(event.delta, TextDelta):
+                    n += len(event.delta.text.encode())
+        return n
+
+    def langchain_stream(model: Any) -> int:
+        return sum(len(chunk.text.encode()) for chunk in model.stream(c.prompt(deltas)))
+
+    def llama_index_stream(llm: Any, messages: Any) -> int:
+        last = None
+        for response in llm.stream_chat(messages):
+            last = response
+        return len(str(last.message.content).encode()) if last is not None else 0
 
     out: dict[str, Any] = {"core Client.stream": core}
-    try:
+    with contextlib.suppress(ImportError):
         from langchain_modelslab import ChatModelsLab
 
         model = ChatModelsLab(model=c.MODEL, api_key=c.KEY, base_url=base_url, max_tokens=deltas * 2)
-
-        def langchain() -> str:
-            return "".join(chunk.text for chunk in model.stream(c.prompt(deltas)))
-
-        out["ChatModelsLab.stream"] = langchain
-    except ImportError:
-        pass
-    try:
+        floor = langchain_floor(pieces)
+        out["LangChain floor stream"] = lambda: langchain_stream(floor)
+        out["ChatModelsLab.stream"] = lambda: langchain_stream(model)
+    with contextlib.suppress(ImportError):
         from llama_index.core.base.llms.types import ChatMessage
 
         from llama_index_modelslab import ModelsLab
 
         llm = ModelsLab(model=c.MODEL, api_key=c.KEY, base_url=base_url, max_tokens=deltas * 2)
         messages = [ChatMessage(role="user", content=c.prompt(deltas))]
-
-        def llama_index() -> str:
-            text = ""
-            for response in llm.stream_chat(messages):
-                text = str(response.message.content)
-            return text
-
-        out["ModelsLab.stream_chat"] = llama_index
-    except ImportError:
-        pass
+        li_floor = llama_index_floor(pieces)
+        out["LlamaIndex floor stream_chat"] = lambda: llama_index_stream(li_floor, messages)
+        out["ModelsLab.stream_chat"] = lambda: llama_index_stream(llm, messages)
     return out
 
 

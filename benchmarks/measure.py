@@ -50,15 +50,15 @@ def per_delta(run: Callable[[], Any], deltas: int, rounds: int) -> float:
     return statistics.median(times)
 
 
-def peak_memory(run: Callable[[], str]) -> tuple[int, int]:
+def peak_memory(run: Callable[[], int]) -> tuple[int, int]:
     """(peak bytes allocated while `run` streams, bytes of text it received)."""
     run()
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
-    text = run()
+    size = run()
     peak = tracemalloc.get_traced_memory()[1] - base
     tracemalloc.stop()
-    return peak, len(text.encode("utf-8"))
+    return peak, size
 
 
 IMPORTS = {

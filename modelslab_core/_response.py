@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -105,21 +105,25 @@ class StreamState:
         self._finished = False  # finish() may be called again once the body is exhausted: it yields nothing
 
     def feed(self, chunk: bytes) -> list[StreamEvent]:
+        """Every event `chunk` completes, applied to the accumulator."""
+        return list(self.events(chunk))
+
+    def events(self, chunk: bytes) -> Iterator[StreamEvent]:
+        """Like `feed`, lazily: each event is parsed and applied when the caller takes it, so a large chunk
+        never holds thousands of parsed events at once."""
         if self._kind is None:
             head = chunk.lstrip()
             if not head:
-                return []
+                return
             self._kind = "json" if head[:1] in (b"{", b"[") else "sse"
         if self._kind == "json":
             self._json_body.append(chunk)
-            return []
-        events = []
+            return
         for sse in self.decoder.feed(chunk):
             event = parse_event(sse)
             if event is not None:
-                events.append(self._apply(event))
-        self.events_seen += len(events)
-        return events
+                self.events_seen += 1
+                yield self._apply(event)
 
     def _apply(self, event: StreamEvent) -> StreamEvent:
         if isinstance(event, ErrorEvent) and event.request_id is None:  # the header names the request

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -27,6 +28,11 @@ logger = logging.getLogger("modelslab_core")
 
 ChunksT = TypeVar("ChunksT")
 
+# Events read (and checked) before a stream is handed to the caller: an error among them, e.g. an SSE `error`
+# event in the first packet, is retried; later ones reach the caller. Bounded so a large first packet is still
+# parsed lazily.
+HEAD_EVENTS = 64
+
 API_VERSION = "2023-06-01"  # the Anthropic-format version header ModelsLab documents as default
 
 
@@ -45,7 +51,7 @@ class Opened(Generic[ChunksT]):
     response: httpx.Response
     chunks: ChunksT
     state: StreamState
-    pending: list[StreamEvent]
+    pending: Iterator[StreamEvent]
     closed: bool = False
 
 
@@ -59,12 +65,14 @@ def map_transport_error(exc: httpx.HTTPError) -> ModelsLabError:
     return APIConnectionError(f"connection failed: {detail}")
 
 
-def read_stream_head(state: StreamState, chunks: Iterator[bytes]) -> list[StreamEvent]:
-    """Read until the first events arrive, so failures before them can still be retried."""
+def read_stream_head(state: StreamState, chunks: Iterator[bytes]) -> Iterator[StreamEvent]:
+    """Read the first events before handing the stream over, so a failure among them can still be retried."""
     for chunk in chunks:
-        if events := state.feed(chunk):
-            return events
-    return state.finish()
+        events = state.events(chunk)
+        head = list(itertools.islice(events, HEAD_EVENTS))
+        if head:
+            return itertools.chain(head, events)
+    return iter(state.finish())
 
 
 @dataclass(frozen=True)

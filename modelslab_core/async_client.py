@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping, Sequence
+import itertools
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
 import httpx
 
 from ._response import StreamState
-from ._shared import ModelList, Opened, TokenCount, map_transport_error
+from ._shared import HEAD_EVENTS, ModelList, Opened, TokenCount, map_transport_error
 from .client import AuthStyle, _body, _ClientBase, _StreamView
 from .errors import ModelsLabError
 from .types import Message, ModelInfo, StreamEvent
@@ -55,7 +56,7 @@ class AsyncMessageStream(_StreamView):
                 yield event
             try:
                 async for chunk in opened.chunks:
-                    for event in opened.state.feed(chunk):
+                    for event in opened.state.events(chunk):
                         yield event
             except httpx.HTTPError as exc:
                 raise map_transport_error(exc) from exc
@@ -197,12 +198,15 @@ class AsyncClient(_ClientBase):
                         self._config.parse(response, Message)
                     chunks = response.aiter_bytes()
                     state = StreamState(response.status_code, response.headers)
-                    pending: list[StreamEvent] = []
-                    async for chunk in chunks:
-                        if pending := state.feed(chunk):
+                    pending: Iterator[StreamEvent] = iter(())
+                    async for chunk in chunks:  # the first events, as read_stream_head reads them
+                        events = state.events(chunk)
+                        head = list(itertools.islice(events, HEAD_EVENTS))
+                        if head:
+                            pending = itertools.chain(head, events)
                             break
                     else:
-                        pending = state.finish()
+                        pending = iter(state.finish())
                     return Opened(response, chunks, state, pending)
                 except (httpx.HTTPError, ModelsLabError) as exc:
                     if response is not None:

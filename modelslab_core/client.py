@@ -91,7 +91,7 @@ class MessageStream(_StreamView):
             yield from opened.pending
             try:
                 for chunk in opened.chunks:
-                    yield from opened.state.feed(chunk)
+                    yield from opened.state.events(chunk)
             except httpx.HTTPError as exc:
                 raise map_transport_error(exc) from exc
             yield from opened.state.finish()

@@ -37,6 +37,9 @@ from .types import (
 __all__ = ["MessageAccumulator", "parse_tool_input"]
 
 _TOOL_BLOCKS = ("tool_use", "server_tool_use", "mcp_tool_use")
+_LOOSE_PIECES = (
+    256  # a str costs ~50 bytes beyond its text: join pieces in groups to keep memory near text size
+)
 
 
 def parse_tool_input(partial_json: str) -> dict[str, Any]:
@@ -52,30 +55,42 @@ def parse_tool_input(partial_json: str) -> dict[str, Any]:
 class _Block:
     """One content block being streamed: its start payload and the pieces its deltas added."""
 
-    __slots__ = ("citations", "closed", "extra", "index", "pieces", "signature", "start")
+    __slots__ = ("chunks", "citations", "closed", "extra", "index", "pieces", "signature", "start")
 
     def __init__(self, index: int, start: ContentBlock) -> None:
         self.index = index
         self.start = start
-        self.pieces: list[str] = []
+        self.pieces: list[str] = []  # the latest deltas, loose
+        self.chunks: list[str] = []  # earlier deltas, joined in groups of _LOOSE_PIECES
         self.signature: list[str] = []
         self.citations: list[dict[str, Any]] = []
         self.extra: dict[str, list[str]] = {}
         self.closed = False
 
     def joined(self) -> str:
-        if len(self.pieces) > 1:  # join once; later snapshots start from the joined string
-            self.pieces[:] = ["".join(self.pieces)]
-        return self.pieces[0] if self.pieces else ""
+        """All the text the deltas added; joined once, so later snapshots start from the joined string."""
+        if self.pieces:
+            self.chunks.append("".join(self.pieces))
+            self.pieces.clear()
+        if len(self.chunks) > 1:
+            self.chunks[:] = ["".join(self.chunks)]
+        return self.chunks[0] if self.chunks else ""
+
+    def _append(self, text: str) -> None:
+        pieces = self.pieces
+        pieces.append(text)
+        if len(pieces) >= _LOOSE_PIECES:
+            self.chunks.append("".join(pieces))
+            pieces.clear()
 
     def add(self, delta: Any) -> None:
         kind = self.start.type
         if isinstance(delta, TextDelta) and kind == "text":
-            self.pieces.append(delta.text)
+            self._append(delta.text)
         elif isinstance(delta, InputJSONDelta) and kind in _TOOL_BLOCKS:
-            self.pieces.append(delta.partial_json)
+            self._append(delta.partial_json)
         elif isinstance(delta, ThinkingDelta) and kind == "thinking":
-            self.pieces.append(delta.thinking)
+            self._append(delta.thinking)
         elif isinstance(delta, SignatureDelta) and kind == "thinking":
             self.signature.append(delta.signature)
         elif isinstance(delta, CitationsDelta) and kind == "text":
@@ -111,7 +126,7 @@ class _Block:
 
     def _build_tool(self, start: ContentBlock) -> ContentBlock:
         raw = self.joined()
-        if not self.pieces:
+        if not self.chunks:  # no input_json_delta at all: the start payload is the whole block
             return start
         try:
             tool_input = parse_tool_input(raw)

@@ -332,5 +332,8 @@ StreamEvent = Annotated[
     Field(union_mode="left_to_right"),
 ]
 
-STREAM_EVENT_ADAPTER: TypeAdapter[StreamEvent] = TypeAdapter(StreamEvent)
+# Delta texts are not worth interning: pydantic's JSON string cache would keep thousands of them alive.
+STREAM_EVENT_ADAPTER: TypeAdapter[StreamEvent] = TypeAdapter(
+    StreamEvent, config=ConfigDict(cache_strings="keys")
+)
 CONTENT_BLOCK_ADAPTER: TypeAdapter[ContentBlock] = TypeAdapter(ContentBlock)

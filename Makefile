@@ -22,9 +22,12 @@ $(VENV)/.bench-installed: $(STAMP)
 bench: $(VENV)/.bench-installed
 	$(BIN)/python -m benchmarks
 
+demo: $(STAMP)
+	$(BIN)/python examples/quickstart.py
+
 lint: $(STAMP)
-	$(BIN)/ruff check modelslab_core langchain_modelslab llama_index_modelslab tests benchmarks
-	$(BIN)/ruff format --check modelslab_core langchain_modelslab llama_index_modelslab tests benchmarks
+	$(BIN)/ruff check modelslab_core langchain_modelslab llama_index_modelslab tests benchmarks examples
+	$(BIN)/ruff format --check modelslab_core langchain_modelslab llama_index_modelslab tests benchmarks examples
 
 typecheck: $(STAMP)
 	$(BIN)/mypy modelslab_core langchain_modelslab llama_index_modelslab

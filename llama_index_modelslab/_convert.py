@@ -43,13 +43,14 @@ from modelslab_core import TextBlock as WireText
 from modelslab_core import ThinkingBlock as WireThinking
 from modelslab_core import ToolUseBlock as WireToolUse
 
-from ._state import StreamState, split_think
+from ._state import StreamState, assistant_message, split_think
 
 if TYPE_CHECKING:
     from llama_index.core.tools import BaseTool
 
 __all__ = [
     "StreamState",
+    "assistant_message",
     "split_think",
     "to_chat_response",
     "to_request",
@@ -278,12 +279,40 @@ def to_request(
 # --- responses ----------------------------------------------------------------------------------------------
 
 
+def _counts(usage: Mapping[str, Any]) -> dict[str, int]:
+    """The token counts of a usage object (None and non-integer fields dropped)."""
+    return {k: v for k, v in usage.items() if isinstance(v, int) and not isinstance(v, bool)}
+
+
 def _merge_usage(state: StreamState, usage: Mapping[str, Any]) -> None:
-    state.usage.update({k: v for k, v in usage.items() if isinstance(v, int) and not isinstance(v, bool)})
+    state.usage.update(_counts(usage))
 
 
 def to_chat_response(message: Message) -> ChatResponse:
     """A whole answer as a `ChatResponse`: raw is the message as JSON, usage is in additional_kwargs."""
+    raw = message.model_dump(mode="json")
+    content = message.content
+    if (
+        len(content) == 1
+        and type(content[0]) is WireText
+        and not content[0].text.lstrip().startswith("<think>")
+    ):
+        # The usual answer, one text block and no inline reasoning: the blocks `StreamState` would build, made
+        # directly (this is half the adapter's own cost of a `chat` call otherwise).
+        text = content[0].text
+        chat_message = assistant_message([TextBlock(text=text)] if text else [], {})
+        usage = _counts(raw["usage"])
+    else:
+        chat_message, usage = _whole_answer(message, raw["usage"])
+    return ChatResponse(
+        message=chat_message,
+        raw=raw,
+        additional_kwargs={"usage": usage, "stop_reason": message.stop_reason},
+    )
+
+
+def _whole_answer(message: Message, usage: Mapping[str, Any]) -> tuple[ChatMessage, dict[str, int]]:
+    """A whole answer's message and usage, built by feeding its blocks to a `StreamState` like a stream."""
     state = StreamState()
     for index, block in enumerate(message.content):
         if isinstance(block, WireText):
@@ -298,15 +327,8 @@ def to_chat_response(message: Message) -> ChatResponse:
             state.start(index, "tool_use")
             state.set_tool(index, block.id, block.name, block.input)
         state.stop(index)  # other block types (redacted thinking, server tools) stay in `raw` only
-    _merge_usage(state, message.usage.model_dump())
-    usage = dict(state.usage)
-    return ChatResponse.model_construct(
-        message=state.message(),
-        delta=None,
-        raw=message.model_dump(mode="json"),
-        logprobs=None,
-        additional_kwargs={"usage": usage, "stop_reason": message.stop_reason},
-    )
+    _merge_usage(state, usage)
+    return state.message(), dict(state.usage)
 
 
 def to_stream_response(event: StreamEvent, state: StreamState) -> ChatResponse | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from llama_index.core.base.llms.generic_utils import (
@@ -53,6 +54,37 @@ __all__ = ["DEFAULT_MAX_TOKENS", "DEFAULT_MODEL", "ModelsLab"]
 
 DEFAULT_MODEL = "Qwen/Qwen2.5-VL-72B-Instruct-together"
 DEFAULT_MAX_TOKENS = 4096
+
+
+def _metadata(
+    model: str, context_window: int | None, max_tokens: int, function_calling: bool | None
+) -> LLMMetadata:
+    spec = lookup(model)
+    return LLMMetadata(
+        context_window=context_window or spec.context_window,
+        num_output=max_tokens,
+        is_chat_model=True,
+        is_function_calling_model=spec.function_calling if function_calling is None else function_calling,
+        model_name=model,
+        system_role=MessageRole.SYSTEM,
+    )
+
+
+@lru_cache(maxsize=64)
+def _payload(
+    class_name: str, model: str, context_window: int | None, max_tokens: int, function_calling: bool | None
+) -> dict[str, Any]:
+    """`to_payload()` of these settings; callers get a copy (the values are immutable)."""
+    return {
+        "class_name": class_name,
+        **_metadata(model, context_window, max_tokens, function_calling).model_dump(),
+    }
+
+
+def _private(llm: ModelsLab) -> dict[str, Any]:
+    private = llm.__pydantic_private__
+    assert private is not None  # set by pydantic for every model with private attributes
+    return private
 
 
 class ModelsLab(FunctionCallingLLM):
@@ -111,16 +143,24 @@ class ModelsLab(FunctionCallingLLM):
     @property
     def metadata(self) -> LLMMetadata:
         """Context window and capabilities from the catalog, with this instance's overrides. Never raises."""
-        spec = lookup(self.model)
-        calling = self.is_function_calling_model
-        return LLMMetadata(
-            context_window=self.context_window or spec.context_window,
-            num_output=self.max_tokens,
-            is_chat_model=True,
-            is_function_calling_model=spec.function_calling if calling is None else calling,
-            model_name=self.model,
-            system_role=MessageRole.SYSTEM,
+        return _metadata(self.model, self.context_window, self.max_tokens, self.is_function_calling_model)
+
+    def to_payload(self) -> dict[str, Any]:
+        """What LlamaIndex's callback decorators log for this LLM: `class_name` and `metadata`, as a dict.
+
+        The decorators call it on every `chat`, `stream_chat`, ... call, so the dict is cached per settings
+        (building and dumping `LLMMetadata` each time cost more than the rest of the adapter's `chat`).
+        """
+        if type(self).metadata is not ModelsLab.metadata:  # a subclass computes its own metadata
+            return super().to_payload()
+        key = (
+            self.class_name(),
+            self.model,
+            self.context_window,
+            self.max_tokens,
+            self.is_function_calling_model,
         )
+        return dict(_payload(*key))
 
     # -- clients: created on first use, kept for the instance's life, never closed from __del__ --------------
 
@@ -134,12 +174,17 @@ class ModelsLab(FunctionCallingLLM):
             "max_concurrent_requests": self.max_concurrent_requests,
         }
 
+    # Each read of a private attribute (`self._client`) goes through pydantic's `__getattr__`, which raises
+    # and catches an AttributeError inside (~1 us a read); the two properties below run on every call, so they
+    # read the dict behind private attributes (`__pydantic_private__`) directly, and assign through pydantic.
+
     @property
     def client(self) -> Client:
         """The synchronous `modelslab_core.Client` this LLM sends with."""
-        if self._client is None:
-            self._client = Client(**self._client_options())
-        return self._client
+        client: Client | None = _private(self)["_client"]
+        if client is None:
+            client = self._client = Client(**self._client_options())
+        return client
 
     @property
     def async_client(self) -> AsyncClient:
@@ -148,9 +193,12 @@ class ModelsLab(FunctionCallingLLM):
             loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
             loop = None
-        if self._aclient is None or self._aclient_loop is not loop:
-            self._aclient, self._aclient_loop = AsyncClient(**self._client_options()), loop
-        return self._aclient
+        private = _private(self)
+        aclient: AsyncClient | None = private["_aclient"]
+        if aclient is None or private["_aclient_loop"] is not loop:
+            aclient = AsyncClient(**self._client_options())
+            self._aclient, self._aclient_loop = aclient, loop
+        return aclient
 
     def _params(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> dict[str, Any]:
         settings = {

@@ -8,7 +8,14 @@ import logging
 
 import pytest
 from llama_index.core.base.llms.base import BaseLLM
-from llama_index.core.base.llms.types import ChatMessage, ChatResponse, MessageRole, TextBlock, ToolCallBlock
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ChatResponse,
+    LLMMetadata,
+    MessageRole,
+    TextBlock,
+    ToolCallBlock,
+)
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.tools import FunctionTool
 
@@ -90,6 +97,28 @@ def test_user_overrides_win() -> None:
         ModelsLab("gemini-2.5-pro", is_function_calling_model=False).metadata.is_function_calling_model
         is False
     )
+
+
+def test_to_payload_is_cached_but_follows_the_settings_and_is_a_copy() -> None:
+    llm = ModelsLab("deepseek-ai/DeepSeek-R1", api_key="k", max_tokens=77)
+    expected = {"class_name": "ModelsLab_LLM", **llm.metadata.model_dump()}
+    first = llm.to_payload()
+    assert first == expected and first["context_window"] == 131_072
+    first["model_name"] = "changed by a caller"
+    assert llm.to_payload() == expected
+    llm.context_window, llm.max_tokens = 4000, 5
+    assert llm.to_payload() == {"class_name": "ModelsLab_LLM", **llm.metadata.model_dump()}
+    assert (llm.to_payload()["context_window"], llm.to_payload()["num_output"]) == (4000, 5)
+    assert SECRET not in json.dumps(ModelsLab(api_key=SECRET).to_payload(), default=str)
+
+
+def test_to_payload_of_a_subclass_uses_its_metadata() -> None:
+    class Custom(ModelsLab):
+        @property
+        def metadata(self) -> LLMMetadata:
+            return LLMMetadata(model_name="custom")
+
+    assert Custom(api_key="k").to_payload()["model_name"] == "custom"
 
 
 def test_api_key_never_leaves_the_instance(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -23,6 +23,7 @@ from llama_index.core.tools import FunctionTool
 
 from llama_index_modelslab._convert import (
     StreamState,
+    assistant_message,
     split_think,
     to_chat_response,
     to_request,
@@ -267,6 +268,31 @@ def test_think_split_at_every_pair_of_boundaries_matches_the_whole_answer() -> N
             assert thinking_of(last) == thinking, (i, j)
             assert "".join(r.delta or "" for r in responses) == answer
             assert "".join(r.additional_kwargs.get("thinking_delta", "") for r in responses) == thinking
+
+
+def test_assistant_message_equals_the_validated_message() -> None:
+    blocks: list[Any] = [ThinkingBlock(content="why"), TextBlock(text="hi")]
+    kwargs = {"tool_calls": []}
+    built = assistant_message(list(blocks), kwargs)
+    validated = ChatMessage(role=MessageRole.ASSISTANT, blocks=list(blocks), additional_kwargs=kwargs)
+    assert built == validated
+    assert built.model_dump() == validated.model_dump()
+    assert built.model_fields_set == validated.model_fields_set | {"additional_kwargs"}
+    assert built.content == "hi"
+    built.blocks = [TextBlock(text="changed")]  # still an ordinary, mutable ChatMessage
+    assert (built.content, validated.content) == ("changed", "hi")
+
+
+@pytest.mark.parametrize(
+    "text", ["The answer.", "", "   ", "  <thi", "\n<think>plan</think>\n\nok", "<think>cut"]
+)
+def test_whole_answer_fast_path_matches_the_stream_state(text: str) -> None:
+    message = Message(id="msg_1", content=[WireText(text=text)], model="m", usage=Usage(input_tokens=3))
+    whole = to_chat_response(message)
+    streamed = run([start(Usage(input_tokens=3)), *text_events([text]), *end(None, 0)])[-1]
+    assert [b.model_dump() for b in whole.message.blocks] == [b.model_dump() for b in streamed.message.blocks]
+    assert whole.message.additional_kwargs == streamed.message.additional_kwargs == {}
+    assert whole.additional_kwargs["usage"] == {"input_tokens": 3, "output_tokens": 0}
 
 
 def test_whole_and_streamed_answers_give_the_same_blocks() -> None:

@@ -84,6 +84,11 @@ class ThinkSplitter:
             self._state, self._held = "answer", ""
         return reasoning, answer
 
+    @property
+    def answering(self) -> bool:
+        """Whether every later delta is answer text, passed through as is."""
+        return self._state == "answer"
+
     def flush(self) -> tuple[str, str]:
         """What is still held when the text block ends."""
         held, self._held = self._held, ""
@@ -173,9 +178,14 @@ def to_chunk(event: StreamEvent, state: ChunkState, stream: UsageSource) -> AIMe
 
 
 def _text(state: ChunkState, wire_index: int, text: str) -> AIMessageChunk | None:
-    if state.splitter is None or state.kinds.get(wire_index) != "text":
+    splitter = state.splitter
+    if splitter is None or state.kinds.get(wire_index) != "text":
         return _pieces(state, wire_index, "", text)
-    reasoning, answer = state.splitter.feed(text)
+    reasoning, answer = splitter.feed(text)
+    if splitter.answering:
+        # Fast path: past `<think>` (or with none), the rest of the text is answer and no later block may open
+        # with one: drop the splitter, as the block's stop would, so the next deltas skip it.
+        state.splitter = None
     return _pieces(state, wire_index, reasoning, answer)
 
 
@@ -185,7 +195,11 @@ def _pieces(state: ChunkState, wire_index: int, reasoning: str, text: str) -> AI
         return None
     if not state.as_blocks:
         if not reasoning:
-            return AIMessageChunk(content=text, response_metadata={"model_provider": PROVIDER})
+            # Plain answer text, built as cheaply as any chunk can be: a string chunk's `content_blocks` is
+            # the same with or without our translator, so `model_provider` rides only on the chunks that
+            # need it (reasoning, blocks, tool calls) and on the last one, which puts it in the gathered
+            # message.
+            return AIMessageChunk(content=text)
         return AIMessageChunk(
             content=text,
             additional_kwargs={"reasoning_content": reasoning},

@@ -442,10 +442,27 @@ def test_text_stream_usage_once_on_the_last_chunk() -> None:
     assert last.usage_metadata == {"input_tokens": 3, "output_tokens": 9, "total_tokens": 12}
     assert last.response_metadata["model_name"] == "m"
     assert last.response_metadata["stop_reason"] == "end_turn"
-    assert all(c.response_metadata["model_provider"] == "modelslab" for c in chunks)
+    assert last.response_metadata["model_provider"] == "modelslab"
     full = _gather(chunks)
     assert full.content == "Hello"
+    assert full.response_metadata["model_provider"] == "modelslab"
     assert [b["type"] for b in full.content_blocks] == ["text"]
+
+
+def test_plain_text_chunks_translate_the_same_without_the_provider() -> None:
+    # plain text chunks skip `model_provider` (a cost per delta): their v1 blocks must not change for it
+    chunks = _stream(_events([_text("Hel", "lo", "  ", "")]))
+    for chunk in chunks[:-1]:
+        tagged = chunk.model_copy(update={"response_metadata": {"model_provider": "modelslab"}})
+        assert chunk.content_blocks == tagged.content_blocks
+    reasoning = _stream(_events([_text("<think>hm", "m</think>", "Hi")]))
+    assert all(
+        c.response_metadata.get("model_provider") == "modelslab" for c in reasoning if c.additional_kwargs
+    )
+    assert _gather(reasoning).content_blocks == [
+        {"type": "reasoning", "reasoning": "hmm"},
+        {"type": "text", "text": "Hi"},
+    ]
 
 
 def test_tool_call_stream() -> None:
@@ -466,6 +483,16 @@ def test_tool_without_arguments_ends_with_empty_object() -> None:
     args = "".join(c.tool_call_chunks[0]["args"] or "" for c in chunks if c.tool_call_chunks)
     assert args == "{}"
     assert _gather(chunks).tool_calls[0]["args"] == {}
+
+
+@pytest.mark.parametrize("text", ["<think>a</think>\n\nb <think>c</think>", "b <think>c</think>", "<think>a"])
+def test_streamed_think_split_matches_split_think_at_every_cut(text: str) -> None:
+    """Through `to_chunk`, which drops the splitter once past the prefix: two pieces cut anywhere."""
+    for i in range(len(text) + 1):
+        full = _gather(_stream(_events([_text(text[:i], text[i:]), _text("<think>x</think>y")])))
+        reasoning, answer = split_think(text)
+        assert full.content == answer + "<think>x</think>y", i
+        assert full.additional_kwargs.get("reasoning_content", "") == reasoning, i
 
 
 @pytest.mark.parametrize("as_blocks", [False, True])

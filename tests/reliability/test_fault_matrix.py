@@ -118,3 +118,19 @@ def test_doc_matches_the_table() -> None:
     assert DOC.read_text(encoding="utf-8") == render(), (
         "docs/what-happens-when.md is out of date: run `python -m tests.reliability.expected --write`"
     )
+
+
+def test_readme_section_matches_the_table() -> None:
+    """Once the lead merges docs/what-happens-when.md into the README, the two must stay the same."""
+    from .expected import DOC
+
+    readme = (DOC.parents[1] / "README.md").read_text(encoding="utf-8")
+    heading = "## What happens when..."
+    if heading not in readme:
+        pytest.skip(
+            "README.md has no 'What happens when...' section yet (docs/what-happens-when.md is merged later)"
+        )
+    section = readme[readme.index(heading) :]
+    ends = [i for i in (section.find("\n## ", 1), section.find("\n<!--", 1)) if i > 0]
+    section = section[: min(ends)] if ends else section
+    assert section.strip() == render().strip(), "README's table differs from tests/reliability/expected.py"

@@ -31,6 +31,13 @@ __all__ = ["StreamState", "assistant_message", "split_think"]
 Wire = dict[str, Any]
 _OPEN, _CLOSE = "<think>", "</think>"
 _MESSAGE_FIELDS = frozenset({"role", "additional_kwargs", "blocks"})
+# Filling a ChatMessage directly is only right while these are all its fields and it has no private attributes
+# or extras; a LlamaIndex release that changes that gets `model_construct` instead.
+_DIRECT = (
+    set(ChatMessage.model_fields) == _MESSAGE_FIELDS
+    and not ChatMessage.__private_attributes__
+    and ChatMessage.model_config.get("extra") != "allow"
+)
 _new_message = ChatMessage.__new__
 _set = object.__setattr__
 
@@ -42,6 +49,10 @@ def assistant_message(blocks: list[ContentBlock], additional_kwargs: dict[str, A
     attributes), without its generic per-field loop: built once per streamed delta, it was the largest cost.
     `blocks` must already be valid content blocks. tests/llama_index checks it equals the validated message.
     """
+    if not _DIRECT:
+        return ChatMessage.model_construct(
+            role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=additional_kwargs
+        )
     message = _new_message(ChatMessage)
     _set(
         message,

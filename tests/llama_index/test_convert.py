@@ -21,6 +21,7 @@ from llama_index.core.base.llms.types import (
 )
 from llama_index.core.tools import FunctionTool
 
+from llama_index_modelslab import _state
 from llama_index_modelslab._convert import (
     StreamState,
     assistant_message,
@@ -270,7 +271,11 @@ def test_think_split_at_every_pair_of_boundaries_matches_the_whole_answer() -> N
             assert "".join(r.additional_kwargs.get("thinking_delta", "") for r in responses) == thinking
 
 
-def test_assistant_message_equals_the_validated_message() -> None:
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "model_construct"])
+def test_assistant_message_equals_the_validated_message(
+    direct: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_state, "_DIRECT", direct)
     blocks: list[Any] = [ThinkingBlock(content="why"), TextBlock(text="hi")]
     kwargs = {"tool_calls": []}
     built = assistant_message(list(blocks), kwargs)

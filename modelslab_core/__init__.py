@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         RequestTooLargeError,
         ServiceUnavailableError,
     )
+    from .params import CountTokensParams, MessageParams
     from .retry import RetryPolicy
     from .sse import ServerSentEvent, SSEDecoder, parse_event
     from .stream import MessageAccumulator, parse_tool_input
@@ -62,6 +63,8 @@ if TYPE_CHECKING:
     )
 
 _MODULE_OF = {
+    "CountTokensParams": "params",
+    "MessageParams": "params",
     "APIConnectionError": "errors",
     "APIResponseValidationError": "errors",
     "APIStatusError": "errors",
@@ -145,6 +148,7 @@ __all__ = [
     "ContentBlockDeltaEvent",
     "ContentBlockStartEvent",
     "ContentBlockStopEvent",
+    "CountTokensParams",
     "ErrorEvent",
     "ImageBlock",
     "IncompleteStreamError",
@@ -154,6 +158,7 @@ __all__ = [
     "Message",
     "MessageAccumulator",
     "MessageDeltaEvent",
+    "MessageParams",
     "MessageStartEvent",
     "MessageStopEvent",
     "MessageStream",

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping
 from types import TracebackType
 from typing import Any
 
 import httpx
 
+from ._request import build_body
 from ._response import StreamState
 from ._shared import HEAD_EVENTS, ModelList, Opened, TokenCount, map_transport_error
-from .client import AuthStyle, _body, _ClientBase, _StreamView
+from .client import AuthStyle, _ClientBase, _StreamView
 from .errors import ModelsLabError
+from .params import CountTokensParams, MessageParams, Unpack
 from .types import Message, ModelInfo, StreamEvent
 
 __all__ = ["AsyncClient", "AsyncMessageStream"]
@@ -105,59 +107,20 @@ class AsyncClient(_ClientBase):
         self._slots: asyncio.Semaphore | None = None
         self._slots_loop: asyncio.AbstractEventLoop | None = None
 
-    async def create(
-        self,
-        *,
-        model: str,
-        max_tokens: int,
-        messages: Sequence[Any],
-        system: str | Sequence[Any] | None = None,
-        temperature: float | None = None,
-        top_p: float | None = None,
-        top_k: int | None = None,
-        stop_sequences: Sequence[str] | None = None,
-        tools: Sequence[Mapping[str, Any]] | None = None,
-        tool_choice: Mapping[str, Any] | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-    ) -> Message:
+    async def create(self, **params: Unpack[MessageParams]) -> Message:
         """Send one Messages request and return the whole answer."""
-        body = _body(**{k: v for k, v in locals().items() if k != "self"})
+        body = build_body(**params)
         result: Message = await self._request("POST", "/v1/messages", body, Message)
         return result
 
-    def stream(
-        self,
-        *,
-        model: str,
-        max_tokens: int,
-        messages: Sequence[Any],
-        system: str | Sequence[Any] | None = None,
-        temperature: float | None = None,
-        top_p: float | None = None,
-        top_k: int | None = None,
-        stop_sequences: Sequence[str] | None = None,
-        tools: Sequence[Mapping[str, Any]] | None = None,
-        tool_choice: Mapping[str, Any] | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-    ) -> AsyncMessageStream:
+    def stream(self, **params: Unpack[MessageParams]) -> AsyncMessageStream:
         """Stream one Messages request: `async with client.stream(...) as stream: async for event in ...`."""
-        body = _body(stream=True, **{k: v for k, v in locals().items() if k != "self"})
+        body = build_body(stream=True, **params)
         return AsyncMessageStream(self, body)
 
-    async def count_tokens(
-        self,
-        *,
-        model: str,
-        messages: Sequence[Any],
-        system: str | Sequence[Any] | None = None,
-        tools: Sequence[Mapping[str, Any]] | None = None,
-        tool_choice: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-    ) -> int:
+    async def count_tokens(self, **params: Unpack[CountTokensParams]) -> int:
         """Input tokens the request would use (`POST /v1/messages/count_tokens`)."""
-        body = _body(count_only=True, max_tokens=None, **{k: v for k, v in locals().items() if k != "self"})
+        body = build_body(count_only=True, max_tokens=None, **params)
         result: TokenCount = await self._request("POST", "/v1/messages/count_tokens", body, TokenCount)
         return result.input_tokens
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from types import TracebackType
 from typing import Any, Literal
 
@@ -25,6 +25,7 @@ from ._shared import (
     read_stream_head,
 )
 from .errors import ModelsLabError
+from .params import CountTokensParams, MessageParams, Unpack
 from .types import Message, ModelInfo, StreamEvent, Usage
 
 __all__ = ["Client", "MessageStream"]
@@ -144,10 +145,6 @@ class _ClientBase:
         return f"{type(self).__name__}(base_url={self._config.base_url!r}, auth={self._config.auth!r})"
 
 
-def _body(stream: bool = False, count_only: bool = False, **params: Any) -> dict[str, Any]:
-    return build_body(stream=stream, count_only=count_only, **params)
-
-
 class Client(_ClientBase):
     """Synchronous ModelsLab Messages client with one pooled connection set, retries and a concurrency cap."""
 
@@ -177,59 +174,20 @@ class Client(_ClientBase):
         limit = self._config.max_concurrent_requests
         self._slots = threading.BoundedSemaphore(limit) if limit else None
 
-    def create(
-        self,
-        *,
-        model: str,
-        max_tokens: int,
-        messages: Sequence[Any],
-        system: str | Sequence[Any] | None = None,
-        temperature: float | None = None,
-        top_p: float | None = None,
-        top_k: int | None = None,
-        stop_sequences: Sequence[str] | None = None,
-        tools: Sequence[Mapping[str, Any]] | None = None,
-        tool_choice: Mapping[str, Any] | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-    ) -> Message:
+    def create(self, **params: Unpack[MessageParams]) -> Message:
         """Send one Messages request and return the whole answer."""
-        body = _body(**{k: v for k, v in locals().items() if k != "self"})
+        body = build_body(**params)
         result: Message = self._request("POST", "/v1/messages", body, Message)
         return result
 
-    def stream(
-        self,
-        *,
-        model: str,
-        max_tokens: int,
-        messages: Sequence[Any],
-        system: str | Sequence[Any] | None = None,
-        temperature: float | None = None,
-        top_p: float | None = None,
-        top_k: int | None = None,
-        stop_sequences: Sequence[str] | None = None,
-        tools: Sequence[Mapping[str, Any]] | None = None,
-        tool_choice: Mapping[str, Any] | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-    ) -> MessageStream:
+    def stream(self, **params: Unpack[MessageParams]) -> MessageStream:
         """Stream one Messages request: `with client.stream(...) as stream: for event in stream: ...`."""
-        body = _body(stream=True, **{k: v for k, v in locals().items() if k != "self"})
+        body = build_body(stream=True, **params)
         return MessageStream(self, body)
 
-    def count_tokens(
-        self,
-        *,
-        model: str,
-        messages: Sequence[Any],
-        system: str | Sequence[Any] | None = None,
-        tools: Sequence[Mapping[str, Any]] | None = None,
-        tool_choice: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-    ) -> int:
+    def count_tokens(self, **params: Unpack[CountTokensParams]) -> int:
         """Input tokens the request would use (`POST /v1/messages/count_tokens`)."""
-        body = _body(count_only=True, max_tokens=None, **{k: v for k, v in locals().items() if k != "self"})
+        body = build_body(count_only=True, max_tokens=None, **params)
         result: TokenCount = self._request("POST", "/v1/messages/count_tokens", body, TokenCount)
         return result.input_tokens
 

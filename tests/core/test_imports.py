@@ -14,6 +14,9 @@ PUBLIC = {
     "AsyncClient",
     "MessageStream",
     "AsyncMessageStream",
+    # request arguments
+    "MessageParams",
+    "CountTokensParams",
     # errors
     "ModelsLabError",
     "APIConnectionError",

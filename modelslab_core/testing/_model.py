@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from ._react import react_answer
 from ._tools import Tool, ToolCall, build_arguments, mentioned_tools
 
 __all__ = [
@@ -205,8 +206,11 @@ def generate(body: Mapping[str, object]) -> Reply:
 
     calls: list[ToolCall] = []
     preamble = ""
+    system = "\n".join(_block_text(b) for b in _blocks(body.get("system")))
     if tool_results:
         answer = _quote_results(tool_results, messages)
+    elif not body.get("tools") and (react := react_answer(system, text)) is not None:
+        answer = react
     else:
         calls, preamble = _tool_calls(body, text)
         answer = preamble if calls else _answer(text, last_blocks)

@@ -204,9 +204,12 @@ def test_chat_with_tools_and_predict_and_call(llm: ModelsLab) -> None:
 
 async def test_react_agent(llm: ModelsLab) -> None:
     agent = ReActAgent(tools=list(TOOLS), llm=llm)
-    output = await agent.run(user_msg="What is the capital of France?")
-    # the rule-based model answers without the Thought/Action format: ReAct takes that as the answer
-    assert output.response.content == "The capital of France is Paris."
+    output = await agent.run(user_msg="Use multiply to compute 6 times 7")
+    # Thought / Action / Action Input parsed from the text, the tool run, its Observation answered
+    [call] = output.tool_calls
+    assert (call.tool_name, call.tool_kwargs) == ("multiply", {"a": 6, "b": 7})
+    assert call.tool_output.raw_output == 42
+    assert output.response.content == "The tool returned 42."
 
 
 class Person(BaseModel):

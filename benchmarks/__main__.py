@@ -72,7 +72,25 @@ def _streamers(base_url: str, deltas: int) -> dict[str, Any]:
             last = response
         return len(str(last.message.content).encode()) if last is not None else 0
 
-    out: dict[str, Any] = {"core Client.stream": core}
+    import httpx
+
+    raw_client = httpx.Client()
+    headers = {"x-api-key": c.KEY, "anthropic-version": "2023-06-01", "content-type": "application/json"}
+
+    def raw() -> int:
+        """The wire's floor: httpx line splitting and json.loads of each data line."""
+        n = 0
+        with raw_client.stream(
+            "POST", base_url + "/v1/messages", json={**call, "stream": True}, headers=headers
+        ) as r:
+            for line in r.iter_lines():
+                if line.startswith("data:"):
+                    event = json.loads(line[5:])
+                    if event.get("type") == "content_block_delta":
+                        n += len(event["delta"].get("text", "").encode())
+        return n
+
+    out: dict[str, Any] = {"raw httpx stream": raw, "core Client.stream": core}
     with contextlib.suppress(ImportError):
         from langchain_modelslab import ChatModelsLab
 

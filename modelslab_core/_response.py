@@ -16,7 +16,7 @@ from .errors import (
     is_error_body,
     quote,
 )
-from .sse import SSEDecoder, parse_event
+from .sse import SSEDecoder, common_data, parse_event
 from .stream import MessageAccumulator
 from .types import (
     STREAM_EVENT_ADAPTER,
@@ -119,8 +119,16 @@ class StreamState:
         if self._kind == "json":
             self._json_body.append(chunk)
             return
-        for sse in self.decoder.feed(chunk):
-            event = parse_event(sse)
+        for block in self.decoder.blocks(chunk):
+            data = common_data(block)
+            event = None
+            if data is not None:
+                try:  # the hot path: one JSON parse per event, no intermediate text
+                    event = STREAM_EVENT_ADAPTER.validate_json(data)
+                except ValidationError:
+                    data = None  # let parse_event say what is wrong (or find an error body)
+            if data is None and (sse := self.decoder.event_of(block)) is not None:
+                event = parse_event(sse)
             if event is not None:
                 self.events_seen += 1
                 yield self._apply(event)

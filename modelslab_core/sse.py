@@ -16,10 +16,10 @@ from pydantic import ValidationError
 from .errors import APIResponseValidationError, error_from_body, is_error_body, quote
 from .types import STREAM_EVENT_ADAPTER, StreamEvent
 
-__all__ = ["SSEDecoder", "ServerSentEvent", "parse_event"]
+__all__ = ["SSEDecoder", "ServerSentEvent", "common_data", "parse_event"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ServerSentEvent:
     """One dispatched SSE event: its `event:` name (may be empty) and its joined `data:` lines."""
 
@@ -29,19 +29,32 @@ class ServerSentEvent:
 
 
 class SSEDecoder:
-    """Incremental SSE decoder: `feed(chunk)` returns the events completed by `chunk`, `flush()` the rest."""
+    """Incremental SSE decoder: `feed(chunk)` returns the events completed by `chunk`, `flush()` the rest.
 
-    __slots__ = ("_buffer", "_data", "_event", "_id", "_pending_cr", "_started")
+    Bytes are held until a blank line completes an event, then each event's block is read at once: the shape
+    every recorded stream uses (`event: NAME` then one `data:` line) takes a fast path, anything else goes
+    line by line. Held bytes are kept as a list and joined once, so a huge event in tiny pieces costs O(n).
+    """
+
+    __slots__ = ("_held", "_held_newline", "_id", "_pending_cr", "_started")
 
     def __init__(self) -> None:
-        self._buffer = b""
+        self._held: list[bytes] = []  # the bytes of the event not yet complete
+        self._held_newline = False  # whether they end with a line break
         self._pending_cr = False
         self._started = False
-        self._event = b""
-        self._data: list[bytes] = []
         self._id: str | None = None
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
+        events = []
+        for block in self.blocks(chunk):
+            event = self.event_of(block)
+            if event is not None:
+                events.append(event)
+        return events
+
+    def blocks(self, chunk: bytes) -> list[bytes]:
+        """The raw blocks (one event each, without the blank line) that `chunk` completes."""
         if not chunk:  # must not clear a pending CR: the LF may still come in the next chunk
             return []
         if self._pending_cr:  # a CR ended the previous chunk: a LF starting this one belongs to it
@@ -50,51 +63,67 @@ class SSEDecoder:
                 chunk = chunk[1:]
         if chunk.endswith(b"\r"):
             self._pending_cr = True
-        buffer = self._buffer + chunk
+        if b"\r" in chunk:
+            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         if not self._started:  # the spec strips one UTF-8 byte order mark at the start of the stream
-            if len(buffer) < 3 and b"\xef\xbb\xbf".startswith(buffer):
-                self._buffer = buffer
+            held = b"".join(self._held) + chunk
+            if len(held) < 3 and b"\xef\xbb\xbf".startswith(held):
+                self._held = [held]
                 return []
             self._started = True
-            buffer = buffer.removeprefix(b"\xef\xbb\xbf")
-        if b"\r" in buffer:
-            buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        lines = buffer.split(b"\n")
-        self._buffer = lines.pop()
-        return self._lines(lines)
+            self._held, chunk = [], held.removeprefix(b"\xef\xbb\xbf")
+        if b"\n\n" not in chunk and not (self._held_newline and chunk.startswith(b"\n")):
+            if chunk:
+                self._held.append(chunk)
+                self._held_newline = chunk.endswith(b"\n")
+            return []
+        self._held.append(chunk)
+        blocks = b"".join(self._held).split(b"\n\n")
+        rest = blocks.pop()
+        self._held = [rest] if rest else []
+        self._held_newline = rest.endswith(b"\n")
+        return blocks
 
     def flush(self) -> list[ServerSentEvent]:
-        """Events still pending at the end of the body (a last event without its blank line)."""
-        lines = [self._buffer, b""] if self._buffer else [b""]
-        self._buffer = b""
-        return self._lines(lines)
+        """The event still pending at the end of the body (a last event without its blank line)."""
+        block = b"".join(self._held)
+        self._held, self._held_newline = [], False
+        event = self.event_of(block) if block else None
+        return [event] if event is not None else []
 
-    def _lines(self, lines: list[bytes]) -> list[ServerSentEvent]:
-        # the hot loop of every stream: bytes compared in place, text decoded once per event
-        events: list[ServerSentEvent] = []
-        data = self._data
-        for line in lines:
-            if not line:
-                if data or self._event:
-                    text = b"\n".join(data).decode("utf-8", errors="replace")
-                    events.append(
-                        ServerSentEvent(self._event.decode("utf-8", errors="replace"), text, self._id)
-                    )
-                    self._event, data = b"", []
-            elif line.startswith(b"data:"):
+    def event_of(self, block: bytes) -> ServerSentEvent | None:
+        """The event one block dispatches (None for a block of comments or blank lines)."""
+        event, data = b"", []
+        for line in block.split(b"\n"):
+            if line.startswith(b"data:"):
                 data.append(line[6:] if line[5:6] == b" " else line[5:])
             elif line.startswith(b"event:"):
-                self._event = line[7:] if line[6:7] == b" " else line[6:]
+                event = line[7:] if line[6:7] == b" " else line[6:]
             elif line.startswith(b"id:"):
-                value = (line[4:] if line[3:4] == b" " else line[3:]).decode("utf-8", errors="replace")
+                value = (line[4:] if line[3:4] == b" " else line[3:]).decode("utf-8", "replace")
                 if "\0" not in value:
                     self._id = value
             elif line == b"data":  # a field name with no colon: the value is empty
                 data.append(b"")
             elif line == b"event":
-                self._event = b""
-        self._data = data
-        return events
+                event = b""
+        if not data and not event:
+            return None
+        return ServerSentEvent(
+            event.decode("utf-8", "replace"), b"\n".join(data).decode("utf-8", "replace"), self._id
+        )
+
+
+def common_data(block: bytes) -> bytes | None:
+    """The JSON of a block shaped `event: NAME` + one `data: JSON` line, the shape of every recorded stream.
+
+    Such a block can go straight to the JSON parser; any other shape is decoded line by line.
+    """
+    if block.startswith(b"event: ") and block.count(b"\n") == 1:
+        _, found, data = block.partition(b"\ndata: ")
+        if found:
+            return data
+    return None
 
 
 def parse_event(sse: ServerSentEvent) -> StreamEvent | None:

@@ -116,17 +116,31 @@ async def _adrain(iterator: Any) -> int:
     return n
 
 
+def _raw_invoke(base_url: str, deltas: int) -> Callable[[], Any]:
+    """One raw httpx POST + json, as in raw_cases, for the floors that include the wire."""
+    client = httpx.Client()
+    headers = {"x-api-key": KEY, "anthropic-version": "2023-06-01", "content-type": "application/json"}
+    body = {
+        "model": MODEL,
+        "max_tokens": deltas * 2,
+        "messages": [{"role": "user", "content": prompt(deltas)}],
+    }
+    return lambda: client.post(base_url + "/v1/messages", content=json.dumps(body), headers=headers).json()
+
+
 def langchain_cases(base_url: str, deltas: int, pieces: list[str]) -> list[Case]:
     from langchain_modelslab import ChatModelsLab
 
     from .floors import langchain_floor
 
     floor = langchain_floor(pieces)
+    wired = langchain_floor(pieces, wire=_raw_invoke(base_url, deltas))
     model = ChatModelsLab(model=MODEL, api_key=KEY, base_url=base_url, max_tokens=deltas * 2)
     text = prompt(deltas)
     return [
         Case("LangChain floor invoke", "langchain", run=lambda: floor.invoke(text)),
         Case("LangChain floor stream", "langchain", run=lambda: _drain(floor.stream(text))),
+        Case("LangChain floor + raw httpx invoke", "langchain", run=lambda: wired.invoke(text)),
         Case("ChatModelsLab.invoke", "langchain", run=lambda: model.invoke(text)),
         Case("ChatModelsLab.stream", "langchain", run=lambda: _drain(model.stream(text))),
         Case("ChatModelsLab.ainvoke", "langchain", arun=lambda: model.ainvoke(text)),
@@ -156,6 +170,7 @@ def llama_index_cases(base_url: str, deltas: int, pieces: list[str]) -> list[Cas
     from .floors import llama_index_floor
 
     floor = llama_index_floor(pieces)
+    wired = llama_index_floor(pieces, wire=_raw_invoke(base_url, deltas))
     llm = ModelsLab(model=MODEL, api_key=KEY, base_url=base_url, max_tokens=deltas * 2)
     messages = [ChatMessage(role="user", content=prompt(deltas))]
 
@@ -165,6 +180,7 @@ def llama_index_cases(base_url: str, deltas: int, pieces: list[str]) -> list[Cas
     return [
         Case("LlamaIndex floor chat", "llama_index", run=lambda: floor.chat(messages)),
         Case("LlamaIndex floor stream_chat", "llama_index", run=lambda: _drain(floor.stream_chat(messages))),
+        Case("LlamaIndex floor + raw httpx chat", "llama_index", run=lambda: wired.chat(messages)),
         Case("ModelsLab.chat", "llama_index", run=lambda: llm.chat(messages)),
         Case("ModelsLab.stream_chat", "llama_index", run=lambda: _drain(llm.stream_chat(messages))),
         Case("ModelsLab.achat", "llama_index", arun=lambda: llm.achat(messages)),

@@ -6,13 +6,14 @@ delta with usage on the last), so `adapter - floor` is the cost of HTTP plus the
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
 
 USAGE = {"input_tokens": 10, "output_tokens": 200, "total_tokens": 210}
 
 
-def langchain_floor(pieces: Sequence[str]) -> Any:
+def langchain_floor(pieces: Sequence[str], wire: Callable[[], Any] | None = None) -> Any:
+    """The floor chat model; `wire`, if given, is called first in every invoke (e.g. a raw HTTP request)."""
     from langchain_core.language_models import BaseChatModel
     from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
     from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
@@ -27,6 +28,8 @@ def langchain_floor(pieces: Sequence[str]) -> Any:
         def _generate(
             self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kw: Any
         ) -> ChatResult:
+            if wire is not None:
+                wire()
             message = AIMessage(content=text, usage_metadata=USAGE, response_metadata={"model_name": "floor"})  # type: ignore[arg-type]
             return ChatResult(generations=[ChatGeneration(message=message)])
 
@@ -61,7 +64,8 @@ def langchain_floor(pieces: Sequence[str]) -> Any:
     return FloorChatModel()
 
 
-def llama_index_floor(pieces: Sequence[str]) -> Any:
+def llama_index_floor(pieces: Sequence[str], wire: Callable[[], Any] | None = None) -> Any:
+    """The floor LLM; `wire`, if given, is called first in every chat (e.g. a raw HTTP request)."""
     from llama_index.core.base.llms.types import (
         ChatMessage,
         ChatResponse,
@@ -92,6 +96,8 @@ def llama_index_floor(pieces: Sequence[str]) -> Any:
 
         @llm_chat_callback()
         def chat(self, messages: Sequence[ChatMessage], **kw: Any) -> ChatResponse:
+            if wire is not None:
+                wire()
             return ChatResponse(message=ChatMessage(role="assistant", content=text), raw=raw)
 
         @llm_chat_callback()

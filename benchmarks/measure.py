@@ -72,6 +72,21 @@ IMPORTS = {
     "llama_index_modelslab": "import llama_index_modelslab",
     "langchain_anthropic": "import langchain_anthropic",
 }
+# what an application really imports (the packages load their classes on first use)
+IMPORTS.update(
+    {
+        statement: statement
+        for statement in (
+            "from langchain_core.language_models import BaseChatModel",
+            "from langchain_modelslab import ChatModelsLab",
+            "from langchain_core.language_models import BaseChatModel; "
+            "from langchain_modelslab import ChatModelsLab",
+            "from llama_index.core.llms import LLM",
+            "from llama_index_modelslab import ModelsLab",
+            "from llama_index.core.llms import LLM; from llama_index_modelslab import ModelsLab",
+        )
+    }
+)
 
 _PROBE = (
     "import sys, time; t = time.perf_counter(); {stmt}; d = time.perf_counter() - t; "

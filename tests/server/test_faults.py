@@ -304,7 +304,7 @@ async def test_stats_over_http(api: Api) -> None:
 
 
 def test_stop_aborts_a_slow_stream() -> None:
-    server = LocalServer(fault="slow-stream:1").start()
+    server = LocalServer(fault="slow-stream:10").start()
     client = httpx.Client(base_url=server.base_url, headers=KEY)
     with client.stream("POST", "/v1/messages", json=body(stream=True)) as response:
         chunks = response.iter_raw()
@@ -313,7 +313,7 @@ def test_stop_aborts_a_slow_stream() -> None:
         server.stop()
         with pytest.raises(httpx.RemoteProtocolError):
             list(chunks)
-    assert time.perf_counter() - started < 0.5
+    assert time.perf_counter() - started < 5  # aborted, not waited out (the pause is 10 s)
     client.close()
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from . import cases as c
 from ._server import server_process
-from .measure import import_times, peak_memory, per_delta, time_cases
+from .measure import import_times, peak_memory, per_delta, server_start_stop, time_cases
 from .report import evaluate, render, write_chart
 
 HERE = Path(__file__).resolve().parent
@@ -144,6 +144,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 c.concurrent_throughput(base_url, args.concurrency, args.pool, True)
             )
     results["imports"] = import_times(args.import_rounds)
+    results["server"] = server_start_stop(args.import_rounds * 2)
     results["checks"] = evaluate(results)
     return results
 

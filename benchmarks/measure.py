@@ -115,3 +115,21 @@ def import_times(rounds: int) -> dict[str, dict[str, Any]]:
                 "imports_langchain": flags[1] == "True",
             }
     return out
+
+
+def server_start_stop(rounds: int) -> dict[str, float]:
+    """Median seconds to start the in-process local server (until it answers) and to stop it."""
+    import httpx
+
+    from modelslab_core.testing import LocalServer
+
+    ups, downs = [], []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        server = LocalServer().start()
+        httpx.get(server.base_url + "/v1/models", headers={"x-api-key": "k"})
+        ups.append(time.perf_counter() - started)
+        stopping = time.perf_counter()
+        server.stop()
+        downs.append(time.perf_counter() - stopping)
+    return {"start": statistics.median(ups), "stop": statistics.median(downs)}

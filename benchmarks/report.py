@@ -114,6 +114,9 @@ def evaluate(r: dict[str, Any]) -> list[dict[str, Any]]:
                 1 / 0.8,
             )
         )
+    if "server" in r:
+        up_down = r["server"]["start"] + r["server"]["stop"]
+        checks.append(_check("local server start (until it answers) + stop", up_down * 1000, 1000, "ms"))
     for name, d in r.get("per_delta", {}).items():
         if "floor" in name or "raw" in name:
             continue  # measured for context: a floor's growth is its framework's, not ours

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+import httpx
 from llama_index.core.base.llms.generic_utils import (
     achat_to_completion_decorator,
     astream_chat_to_completion_decorator,
@@ -124,6 +125,17 @@ class ModelsLab(FunctionCallingLLM):
         default=None, gt=0, description="Cap on requests in flight from this LLM (per client)."
     )
 
+    http_client: httpx.Client | None = Field(
+        default=None,
+        exclude=True,
+        description="An httpx.Client to send with (proxies, custom TLS); used as is and never closed here.",
+    )
+    async_http_client: httpx.AsyncClient | None = Field(
+        default=None,
+        exclude=True,
+        description="An httpx.AsyncClient to send with; used as is and never closed here.",
+    )
+
     _api_key: SecretStr | None = PrivateAttr(default=None)
     _client: Client | None = PrivateAttr(default=None)
     _aclient: AsyncClient | None = PrivateAttr(default=None)
@@ -183,7 +195,7 @@ class ModelsLab(FunctionCallingLLM):
         """The synchronous `modelslab_core.Client` this LLM sends with."""
         client: Client | None = _private(self)["_client"]
         if client is None:
-            client = self._client = Client(**self._client_options())
+            client = self._client = Client(http_client=self.http_client, **self._client_options())
         return client
 
     @property
@@ -196,7 +208,7 @@ class ModelsLab(FunctionCallingLLM):
         private = _private(self)
         aclient: AsyncClient | None = private["_aclient"]
         if aclient is None or private["_aclient_loop"] is not loop:
-            aclient = AsyncClient(**self._client_options())
+            aclient = AsyncClient(http_client=self.async_http_client, **self._client_options())
             self._aclient, self._aclient_loop = aclient, loop
         return aclient
 

@@ -199,3 +199,30 @@ def test_get_tool_calls_honours_error_on_no_tool_call() -> None:
         ChatResponse(message=ChatMessage(role="assistant", blocks=[block]))
     )
     assert (call.tool_id, call.tool_name, call.tool_kwargs) == ("t1", "multiply", {"a": 2, "b": 3})
+
+
+def test_an_injected_http_client_is_used_and_never_serialized() -> None:
+    import httpx
+    from llama_index.core.llms import ChatMessage
+
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        body = {
+            "id": "msg_1",
+            "type": "message",
+            "role": "assistant",
+            "content": [{"type": "text", "text": "hi"}],
+            "model": "m",
+            "stop_reason": "end_turn",
+            "usage": {"input_tokens": 1, "output_tokens": 1},
+        }
+        return httpx.Response(200, json=body)
+
+    http_client = httpx.Client(transport=httpx.MockTransport(handler))
+    llm = ModelsLab(model="Qwen/Qwen2.5-VL-72B-Instruct-together", api_key="k", http_client=http_client)
+    assert llm.chat([ChatMessage(role="user", content="hello")]).message.content == "hi"
+    assert seen == ["/api/v7/llm/v1/messages"]
+    assert "http_client" not in llm.to_dict() and "http_client" not in llm.model_dump()
+    assert not http_client.is_closed

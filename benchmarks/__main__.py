@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from modelslab_core.testing import server_process
+
 from . import cases as c
-from ._server import server_process
 from .measure import import_times, peak_memory, per_delta, server_start_stop, time_cases
 from .report import evaluate, render, write_chart
 

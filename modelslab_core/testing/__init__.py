@@ -12,6 +12,7 @@ The rules and the fault list are documented in the README (docs/local-server.md)
 
 from ._app import MODELS, SERVER_HEADER, ServerStats
 from ._faults import FAULTS
+from ._process import server_process
 from ._server import LocalServer, serve
 
-__all__ = ["FAULTS", "MODELS", "SERVER_HEADER", "LocalServer", "ServerStats", "serve"]
+__all__ = ["FAULTS", "MODELS", "SERVER_HEADER", "LocalServer", "ServerStats", "serve", "server_process"]

@@ -14,8 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -25,6 +23,7 @@ import httpx
 import pytest
 
 from modelslab_core import AsyncClient
+from modelslab_core.testing import server_process
 
 from .paths import MODEL, adapter_missing
 from .report import note
@@ -55,22 +54,9 @@ class Remote:
 
 @pytest.fixture(scope="module")
 def remote() -> Iterator[Remote]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "modelslab_core.testing", "--port", "0"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        line = (
-            process.stdout.readline()
-        )  # "modelslab-local listening: base_url http://127.0.0.1:PORT/api/v7/llm"
-        base_url = line.rsplit(" ", 1)[-1].strip()
-        assert base_url.startswith("http://127.0.0.1:"), line
+    with server_process() as base_url:
+        assert base_url.startswith("http://127.0.0.1:"), base_url
         yield Remote(base_url, base_url.removesuffix("/api/v7/llm"))
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 def open_fds() -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator, Mapping
 from typing import Any, TypeVar
@@ -31,6 +32,11 @@ from .types import (
 __all__ = ["StreamState", "parse_body", "status_error"]
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+
+# Events read (and checked) before a stream is handed to the caller: an error among them, e.g. an SSE `error`
+# event in the first packet, is retried; later ones reach the caller. Bounded so that a large first packet is
+# still parsed lazily.
+HEAD_EVENTS = 64
 
 
 def _json(content: bytes) -> Any:
@@ -132,6 +138,14 @@ class StreamState:
             if event is not None:
                 self.events_seen += 1
                 yield self._apply(event)
+
+    def head(self, chunk: bytes) -> Iterator[StreamEvent] | None:
+        """The stream's events from `chunk` on, once the first have come (None before): the first
+        `HEAD_EVENTS` are parsed and checked now, so a failure among them can still be retried; the rest
+        follow lazily."""
+        events = self.events(chunk)
+        first = list(itertools.islice(events, HEAD_EVENTS))
+        return itertools.chain(first, events) if first else None
 
     def _apply(self, event: StreamEvent) -> StreamEvent:
         if isinstance(event, ErrorEvent) and event.request_id is None:  # the header names the request

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -27,11 +26,6 @@ from .types import ModelInfo, StreamEvent
 logger = logging.getLogger("modelslab_core")
 
 ChunksT = TypeVar("ChunksT")
-
-# Events read (and checked) before a stream is handed to the caller: an error among them, e.g. an SSE `error`
-# event in the first packet, is retried; later ones reach the caller. Bounded so a large first packet is still
-# parsed lazily.
-HEAD_EVENTS = 64
 
 API_VERSION = "2023-06-01"  # the Anthropic-format version header ModelsLab documents as default
 
@@ -63,16 +57,6 @@ def map_transport_error(exc: httpx.HTTPError) -> ModelsLabError:
         return APIStatusError(str(exc), status_code=exc.response.status_code)
     detail = str(exc) or type(exc).__name__
     return APIConnectionError(f"connection failed: {detail}")
-
-
-def read_stream_head(state: StreamState, chunks: Iterator[bytes]) -> Iterator[StreamEvent]:
-    """Read the first events before handing the stream over, so a failure among them can still be retried."""
-    for chunk in chunks:
-        events = state.events(chunk)
-        head = list(itertools.islice(events, HEAD_EVENTS))
-        if head:
-            return itertools.chain(head, events)
-    return iter(state.finish())
 
 
 @dataclass(frozen=True)

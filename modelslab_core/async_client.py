@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -12,7 +11,7 @@ import httpx
 
 from ._request import build_body
 from ._response import StreamState
-from ._shared import HEAD_EVENTS, ModelList, Opened, TokenCount, map_transport_error
+from ._shared import ModelList, Opened, TokenCount, map_transport_error
 from .client import AuthStyle, _ClientBase, _StreamView
 from .errors import ModelsLabError
 from .params import CountTokensParams, MessageParams, Unpack
@@ -161,16 +160,11 @@ class AsyncClient(_ClientBase):
                         self._config.parse(response, Message)
                     chunks = response.aiter_bytes()
                     state = StreamState(response.status_code, response.headers)
-                    pending: Iterator[StreamEvent] = iter(())
-                    async for chunk in chunks:  # the first events, as read_stream_head reads them
-                        events = state.events(chunk)
-                        head = list(itertools.islice(events, HEAD_EVENTS))
-                        if head:
-                            pending = itertools.chain(head, events)
+                    pending = None
+                    async for chunk in chunks:
+                        if (pending := state.head(chunk)) is not None:
                             break
-                    else:
-                        pending = iter(state.finish())
-                    return Opened(response, chunks, state, pending)
+                    return Opened(response, chunks, state, pending or iter(state.finish()))
                 except (httpx.HTTPError, ModelsLabError) as exc:
                     if response is not None:
                         await response.aclose()

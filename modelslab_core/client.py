@@ -22,7 +22,6 @@ from ._shared import (
     Opened,
     TokenCount,
     map_transport_error,
-    read_stream_head,
 )
 from .errors import ModelsLabError
 from .params import CountTokensParams, MessageParams, Unpack
@@ -228,8 +227,11 @@ class Client(_ClientBase):
                         self._config.parse(response, Message)
                     chunks = response.iter_bytes()
                     state = StreamState(response.status_code, response.headers)
-                    pending = read_stream_head(state, chunks)
-                    return Opened(response, chunks, state, pending)
+                    pending = None
+                    for chunk in chunks:
+                        if (pending := state.head(chunk)) is not None:
+                            break
+                    return Opened(response, chunks, state, pending or iter(state.finish()))
                 except (httpx.HTTPError, ModelsLabError) as exc:
                     if response is not None:
                         response.close()

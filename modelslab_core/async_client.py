@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any
 
@@ -12,7 +12,7 @@ import httpx
 from ._request import build_body
 from ._response import StreamState
 from ._shared import ModelList, Opened, TokenCount, map_transport_error
-from .client import AuthStyle, _ClientBase, _StreamView
+from .client import _ClientBase, _StreamView
 from .errors import ModelsLabError
 from .params import CountTokensParams, MessageParams, Unpack
 from .types import Message, ModelInfo, StreamEvent
@@ -75,35 +75,14 @@ class AsyncMessageStream(_StreamView):
         return (await self.get_final_message()).text
 
 
-class AsyncClient(_ClientBase):
+class AsyncClient(_ClientBase[httpx.AsyncClient]):
     """The async twin of `Client`, with the same arguments and method names."""
 
-    def __init__(
-        self,
-        api_key: str | None = None,
-        *,
-        base_url: str | None = None,
-        timeout: float | httpx.Timeout | None = 60.0,
-        max_retries: int = 2,
-        default_headers: Mapping[str, str] | None = None,
-        http_client: httpx.AsyncClient | None = None,
-        auth: AuthStyle = "x-api-key",
-        max_concurrent_requests: int | None = None,
-    ) -> None:
-        super().__init__(
-            api_key,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            default_headers=default_headers,
-            auth=auth,
-            max_concurrent_requests=max_concurrent_requests,
-        )
-        self._owns_http = http_client is None
+    def _connect(self, http_client: httpx.AsyncClient | None) -> None:
         self._http = http_client or httpx.AsyncClient(
             timeout=self._config.timeout, limits=self._config.limits
         )
-        self._slots: asyncio.Semaphore | None = None
+        self._slots: asyncio.Semaphore | None = None  # made on first use: a semaphore belongs to one loop
         self._slots_loop: asyncio.AbstractEventLoop | None = None
 
     async def create(self, **params: Unpack[MessageParams]) -> Message:

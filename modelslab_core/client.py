@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 import httpx
 
@@ -108,8 +108,11 @@ class MessageStream(_StreamView):
         return self.get_final_message().text
 
 
-class _ClientBase:
-    """Arguments and request methods shared by both clients (they differ only in how they send)."""
+HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
+
+
+class _ClientBase(Generic[HttpT]):
+    """The arguments and configuration both clients share; each connects in its own way (`_connect`)."""
 
     def __init__(
         self,
@@ -119,9 +122,12 @@ class _ClientBase:
         timeout: float | httpx.Timeout | None = 60.0,
         max_retries: int = 2,
         default_headers: Mapping[str, str] | None = None,
+        http_client: HttpT | None = None,
         auth: AuthStyle = "x-api-key",
         max_concurrent_requests: int | None = None,
     ) -> None:
+        """`http_client` is an `httpx.Client` for `Client`, an `httpx.AsyncClient` for `AsyncClient`; it is
+        used as is and never closed here. Without one, the client keeps a pool of its own."""
         self._config = ClientConfig.create(
             api_key=api_key,
             base_url=base_url,
@@ -131,6 +137,11 @@ class _ClientBase:
             auth=auth,
             max_concurrent_requests=max_concurrent_requests,
         )
+        self._owns_http = http_client is None
+        self._connect(http_client)
+
+    def _connect(self, http_client: HttpT | None) -> None:
+        raise NotImplementedError
 
     @property
     def base_url(self) -> str:
@@ -144,31 +155,10 @@ class _ClientBase:
         return f"{type(self).__name__}(base_url={self._config.base_url!r}, auth={self._config.auth!r})"
 
 
-class Client(_ClientBase):
+class Client(_ClientBase[httpx.Client]):
     """Synchronous ModelsLab Messages client with one pooled connection set, retries and a concurrency cap."""
 
-    def __init__(
-        self,
-        api_key: str | None = None,
-        *,
-        base_url: str | None = None,
-        timeout: float | httpx.Timeout | None = 60.0,
-        max_retries: int = 2,
-        default_headers: Mapping[str, str] | None = None,
-        http_client: httpx.Client | None = None,
-        auth: AuthStyle = "x-api-key",
-        max_concurrent_requests: int | None = None,
-    ) -> None:
-        super().__init__(
-            api_key,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            default_headers=default_headers,
-            auth=auth,
-            max_concurrent_requests=max_concurrent_requests,
-        )
-        self._owns_http = http_client is None
+    def _connect(self, http_client: httpx.Client | None) -> None:
         self._http = http_client or httpx.Client(timeout=self._config.timeout, limits=self._config.limits)
         limit = self._config.max_concurrent_requests
         self._slots = threading.BoundedSemaphore(limit) if limit else None

@@ -19,6 +19,8 @@ from .types import Message, ModelInfo, StreamEvent
 
 __all__ = ["AsyncClient", "AsyncMessageStream"]
 
+_asleep = asyncio.sleep  # the wait between retries; tests replace it to record the delays instead of waiting
+
 
 class AsyncMessageStream(_StreamView):
     """The async twin of `MessageStream`: `async with`, `async for`, `await get_final_message()`."""
@@ -119,7 +121,7 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
                     return self._config.parse(response, model)
                 except (httpx.HTTPError, ModelsLabError) as exc:
                     delay = self._config.retry_delay(exc, attempt, response)
-                await asyncio.sleep(delay)
+                await _asleep(delay)
                 attempt += 1
         finally:
             self._release()
@@ -148,7 +150,7 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
                     if response is not None:
                         await response.aclose()
                     delay = self._config.retry_delay(exc, attempt, response)
-                await asyncio.sleep(delay)
+                await _asleep(delay)
                 attempt += 1
         except BaseException:  # given up, or cancelled: the slot and the connection go back
             if response is not None:

@@ -31,6 +31,8 @@ __all__ = ["Client", "MessageStream"]
 
 AuthStyle = Literal["x-api-key", "bearer"]
 
+_sleep = time.sleep  # the wait between retries; tests replace it to record the delays instead of waiting
+
 
 class _StreamView:
     """What the sync and async streams share: the accumulated state, read without I/O."""
@@ -197,7 +199,7 @@ class Client(_ClientBase[httpx.Client]):
                     return self._config.parse(response, model)
                 except (httpx.HTTPError, ModelsLabError) as exc:
                     delay = self._config.retry_delay(exc, attempt, response)
-                time.sleep(delay)
+                _sleep(delay)
                 attempt += 1
         finally:
             self._release()
@@ -226,7 +228,7 @@ class Client(_ClientBase[httpx.Client]):
                     if response is not None:
                         response.close()
                     delay = self._config.retry_delay(exc, attempt, response)
-                time.sleep(delay)
+                _sleep(delay)
                 attempt += 1
         except BaseException:  # given up, or interrupted: the slot and the connection go back
             if response is not None:

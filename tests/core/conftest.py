@@ -3,8 +3,6 @@ SSE body builders, and no real sleeping between retries."""
 
 from __future__ import annotations
 
-import asyncio
-import importlib
 import inspect
 import json
 from collections.abc import Callable, Iterable, Iterator
@@ -14,6 +12,8 @@ import httpx
 import pytest
 
 import modelslab_core as mc
+
+from ..retry_waits import record_retry_waits
 
 API_KEY = "sk-test-Zq8vW2nX5-DO-NOT-LEAK"
 BASE_URL = "http://127.0.0.1:9"
@@ -27,43 +27,10 @@ Reply = Callable[[httpx.Request], httpx.Response] | BaseException
 # --- retries never wait ---
 
 
-class _FakeTime:
-    """Stands in for the `time` module inside `modelslab_core.client`: records delays instead of sleeping."""
-
-    def __init__(self, delays: list[float]) -> None:
-        self.delays = delays
-
-    def sleep(self, seconds: float) -> None:
-        self.delays.append(seconds)
-
-
-class _FakeAsyncio:
-    """`asyncio` inside `modelslab_core.client`, with a `sleep` that records instead of waiting."""
-
-    def __init__(self, delays: list[float]) -> None:
-        self.delays = delays
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(asyncio, name)
-
-    async def sleep(self, seconds: float) -> None:
-        self.delays.append(seconds)
-
-
 @pytest.fixture(autouse=True)
 def delays(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The retry delays the clients asked for, in order (nothing actually sleeps)."""
-    recorded: list[float] = []
-    for name in ("modelslab_core.client", "modelslab_core.async_client"):
-        try:
-            module = importlib.import_module(name)
-        except ImportError:  # the async client may live in client.py
-            continue
-        if hasattr(module, "time"):
-            monkeypatch.setattr(module, "time", _FakeTime(recorded))
-        if hasattr(module, "asyncio"):
-            monkeypatch.setattr(module, "asyncio", _FakeAsyncio(recorded))
-    return recorded
+    return record_retry_waits(monkeypatch)
 
 
 @pytest.fixture(autouse=True)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-import modelslab_core.async_client
-import modelslab_core.client
 from modelslab_core.testing import LocalServer
+
+from ..retry_waits import record_retry_waits
 
 BACKOFF_SCALE = 0.01
 """Real backoff waits are scaled by this under `short_waits` (the retry-after=0 hints stay 0)."""
@@ -30,34 +28,6 @@ def _no_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MODELSLAB_BASE_URL", raising=False)
 
 
-class _ScaledTime:
-    """`time` as `modelslab_core.client` sees it: `sleep` records the delay and sleeps a fraction of it."""
-
-    def __init__(self, delays: list[float]) -> None:
-        self.delays = delays
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(time, name)
-
-    def sleep(self, seconds: float) -> None:
-        self.delays.append(seconds)
-        time.sleep(seconds * BACKOFF_SCALE)
-
-
-class _ScaledAsyncio:
-    """`asyncio` as `modelslab_core.async_client` sees it, with the same scaled `sleep`."""
-
-    def __init__(self, delays: list[float]) -> None:
-        self.delays = delays
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(asyncio, name)
-
-    async def sleep(self, seconds: float) -> None:
-        self.delays.append(seconds)
-        await asyncio.sleep(seconds * BACKOFF_SCALE)
-
-
 @pytest.fixture
 def short_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The retry waits the clients asked for, in order; each is slept for `BACKOFF_SCALE` of its length.
@@ -65,10 +35,7 @@ def short_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     Only the clients' sleep between attempts is touched: the retry decisions, the delays computed, the
     timeouts and the server are all real.
     """
-    delays: list[float] = []
-    monkeypatch.setattr(modelslab_core.client, "time", _ScaledTime(delays))
-    monkeypatch.setattr(modelslab_core.async_client, "asyncio", _ScaledAsyncio(delays))
-    return delays
+    return record_retry_waits(monkeypatch, BACKOFF_SCALE)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -25,18 +25,12 @@ def _reply_pieces(base_url: str, deltas: int) -> list[str]:
     """The text deltas the server sends for the benchmark prompt, so the floors return the same reply."""
     from modelslab_core import Client, ContentBlockDeltaEvent, TextDelta
 
-    with Client(c.KEY, base_url=base_url) as client:
-        call = {
-            "model": c.MODEL,
-            "max_tokens": deltas * 2,
-            "messages": [{"role": "user", "content": c.prompt(deltas)}],
-        }
-        with client.stream(**call) as stream:
-            return [
-                e.delta.text
-                for e in stream
-                if isinstance(e, ContentBlockDeltaEvent) and isinstance(e.delta, TextDelta)
-            ]
+    with Client(c.KEY, base_url=base_url) as client, client.stream(**c.request(deltas)) as stream:
+        return [
+            e.delta.text
+            for e in stream
+            if isinstance(e, ContentBlockDeltaEvent) and isinstance(e.delta, TextDelta)
+        ]
 
 
 def _streamers(base_url: str, deltas: int) -> dict[str, Any]:
@@ -49,12 +43,8 @@ def _streamers(base_url: str, deltas: int) -> dict[str, Any]:
     from .floors import langchain_floor, llama_index_floor
 
     client = Client(c.KEY, base_url=base_url)
-    call = {
-        "model": c.MODEL,
-        "max_tokens": deltas * 2,
-        "messages": [{"role": "user", "content": c.prompt(deltas)}],
-    }
-    pieces = ["1"] + [f" {i}" for i in range(2, deltas + 1)]  # the reply to c.prompt(deltas)
+    call = c.request(deltas)
+    pieces = _reply_pieces(base_url, deltas)  # the floors return the same reply
 
     def core() -> int:
         n = 0
@@ -76,7 +66,7 @@ def _streamers(base_url: str, deltas: int) -> dict[str, Any]:
     import httpx
 
     raw_client = httpx.Client()
-    headers = {"x-api-key": c.KEY, "anthropic-version": "2023-06-01", "content-type": "application/json"}
+    headers = c.HEADERS
 
     def raw() -> int:
         """The wire's floor: httpx line splitting and json.loads of each data line."""

@@ -14,9 +14,21 @@ MODEL = "Qwen/Qwen2.5-VL-72B-Instruct-together"
 KEY = "bench-key"
 
 
+HEADERS = {"x-api-key": KEY, "anthropic-version": "2023-06-01", "content-type": "application/json"}
+
+
 def prompt(deltas: int) -> str:
     """A prompt the local server answers with exactly `deltas` text deltas ("1 2 3 ... N")."""
     return f"count to {deltas}"
+
+
+def request(deltas: int) -> dict[str, Any]:
+    """The request every case sends: the prompt for `deltas` deltas, with room for all of them."""
+    return {
+        "model": MODEL,
+        "max_tokens": deltas * 2,
+        "messages": [{"role": "user", "content": prompt(deltas)}],
+    }
 
 
 @dataclass
@@ -28,17 +40,8 @@ class Case:
 
 
 def raw_cases(base_url: str, deltas: int) -> list[Case]:
-    url = base_url + "/v1/messages"
-    headers = {"x-api-key": KEY, "anthropic-version": "2023-06-01", "content-type": "application/json"}
-    body = {
-        "model": MODEL,
-        "max_tokens": deltas * 2,
-        "messages": [{"role": "user", "content": prompt(deltas)}],
-    }
+    url, body, headers = base_url + "/v1/messages", request(deltas), HEADERS
     sync, aclient = httpx.Client(), httpx.AsyncClient()
-
-    def invoke() -> Any:
-        return sync.post(url, content=json.dumps(body), headers=headers).json()
 
     def stream() -> int:
         n = 0
@@ -65,7 +68,7 @@ def raw_cases(base_url: str, deltas: int) -> list[Case]:
         return n
 
     return [
-        Case("raw httpx invoke", "raw", run=invoke),
+        Case("raw httpx invoke", "raw", run=_raw_invoke(base_url, deltas)),
         Case("raw httpx stream", "raw", run=stream),
         Case("raw httpx ainvoke", "raw", arun=ainvoke),
         Case("raw httpx astream", "raw", arun=astream),
@@ -76,11 +79,7 @@ def core_cases(base_url: str, deltas: int) -> list[Case]:
     from modelslab_core import AsyncClient, Client
 
     client, aclient = Client(KEY, base_url=base_url), AsyncClient(KEY, base_url=base_url)
-    call = {
-        "model": MODEL,
-        "max_tokens": deltas * 2,
-        "messages": [{"role": "user", "content": prompt(deltas)}],
-    }
+    call = request(deltas)
 
     def stream() -> Any:
         with client.stream(**call) as s:
@@ -117,15 +116,9 @@ async def _adrain(iterator: Any) -> int:
 
 
 def _raw_invoke(base_url: str, deltas: int) -> Callable[[], Any]:
-    """One raw httpx POST + json, as in raw_cases, for the floors that include the wire."""
-    client = httpx.Client()
-    headers = {"x-api-key": KEY, "anthropic-version": "2023-06-01", "content-type": "application/json"}
-    body = {
-        "model": MODEL,
-        "max_tokens": deltas * 2,
-        "messages": [{"role": "user", "content": prompt(deltas)}],
-    }
-    return lambda: client.post(base_url + "/v1/messages", content=json.dumps(body), headers=headers).json()
+    """One raw httpx POST + `.json()`: the wire's floor, alone and inside the floors that include the wire."""
+    client, body = httpx.Client(), request(deltas)
+    return lambda: client.post(base_url + "/v1/messages", content=json.dumps(body), headers=HEADERS).json()
 
 
 def langchain_cases(base_url: str, deltas: int, pieces: list[str]) -> list[Case]:
@@ -205,10 +198,9 @@ async def concurrent_throughput(base_url: str, n: int, pool: int, use_adapter: b
     else:
         limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool)
         client = httpx.AsyncClient(limits=limits, timeout=60)
-        headers = {"x-api-key": KEY, "anthropic-version": "2023-06-01", "content-type": "application/json"}
 
         async def one() -> Any:
-            response = await client.post(base_url + "/v1/messages", content=json.dumps(body), headers=headers)
+            response = await client.post(base_url + "/v1/messages", content=json.dumps(body), headers=HEADERS)
             return response.json()
 
     await asyncio.gather(*(one() for _ in range(min(n, 16))))  # warm the pool

@@ -15,12 +15,11 @@ from ._response import StreamState, parse_body
 from ._version import __version__
 from .errors import (
     APIConnectionError,
-    APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
     ModelsLabError,
 )
-from .retry import RETRY_STATUSES, RetryPolicy
+from .retry import RetryPolicy
 from .types import ModelInfo, StreamEvent
 
 logger = logging.getLogger("modelslab_core")
@@ -146,11 +145,7 @@ class ClientConfig:
         error = map_transport_error(exc) if isinstance(exc, httpx.HTTPError) else exc
         assert isinstance(error, ModelsLabError)
         headers = response.headers if response is not None else None
-        retryable = self.policy.should_retry(error, attempt, headers)
-        if not retryable and isinstance(error, APIResponseValidationError):
-            status = error.status_code or 0  # a proxy's HTML page: the status alone decides
-            retryable = attempt < self.policy.max_retries and (status in RETRY_STATUSES or status >= 500)
-        if not retryable:
+        if not self.policy.should_retry(error, attempt, headers):
             if error is exc:
                 raise error
             raise error from exc

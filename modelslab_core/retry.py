@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from .errors import APIConnectionError, APIStatusError, ModelsLabError
+from .errors import APIConnectionError, APIResponseValidationError, APIStatusError, ModelsLabError
 
 __all__ = ["RetryPolicy", "retry_after_seconds"]
 
@@ -72,9 +72,11 @@ class RetryPolicy:
                 return hint == "true"
         if isinstance(error, APIConnectionError):
             return True
-        if isinstance(error, APIStatusError):
-            return error.status_code in RETRY_STATUSES or error.status_code >= 500
-        return False
+        # a status decides, whether the server said no in JSON or a proxy answered with an HTML page
+        status = (
+            error.status_code if isinstance(error, (APIStatusError, APIResponseValidationError)) else None
+        )
+        return status is not None and (status in RETRY_STATUSES or status >= 500)
 
     def delay(
         self,

@@ -42,14 +42,13 @@ from modelslab_core import (
     UnknownBlock,
     Usage,
 )
+from modelslab_core import split_think as core_split_think
 
 if TYPE_CHECKING:
     from langchain_core.messages import content as types
 
 __all__ = [
     "PROVIDER",
-    "THINK_CLOSE",
-    "THINK_OPEN",
     "JSONObject",
     "never",
     "normalize_tool_call_id",
@@ -69,7 +68,6 @@ JSONObject = dict[str, Any]
 PROVIDER = "modelslab"
 """`response_metadata["model_provider"]`: selects `to_v1_blocks` for `content_blocks` and v1 output."""
 
-THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 _TOOL_ID = re.compile(r"^[a-zA-Z0-9_-]+$")
 _DATA_URI = re.compile(r"^data:(?P<mime>[^;,]+);base64,(?P<data>.+)$", re.DOTALL)
 _PASSTHROUGH = frozenset({"tool_result", "redacted_thinking", "search_result", "server_tool_use"})
@@ -337,15 +335,9 @@ def to_wire_tool_choice(
 
 
 def split_think(text: str) -> tuple[str, str]:
-    """`(reasoning, answer)` of a text that may open with an R1-style `<think>...</think>` section."""
-    stripped = text.lstrip()
-    if not stripped.startswith(THINK_OPEN):
-        return "", text
-    body = stripped[len(THINK_OPEN) :]
-    reasoning, closed, answer = body.partition(THINK_CLOSE)
-    if not closed:  # cut off while thinking (max_tokens): all of it is reasoning
-        return body, ""
-    return reasoning, answer.lstrip()
+    """`(reasoning, answer)` of a text that may open with `<think>`; reasoning is "" when it does not."""
+    reasoning, answer = core_split_think(text)
+    return reasoning or "", answer
 
 
 def to_usage_metadata(usage: Usage) -> UsageMetadata:

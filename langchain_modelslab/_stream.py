@@ -8,7 +8,7 @@ text as a string (or as indexed `text` blocks when tools were sent), reasoning a
 from __future__ import annotations
 
 import json
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from langchain_core.messages import AIMessageChunk
 from langchain_core.messages.tool import tool_call_chunk
@@ -32,6 +32,7 @@ from modelslab_core import (
     TextDelta,
     ThinkingBlock,
     ThinkingDelta,
+    ThinkSplitter,
     ToolResultBlock,
     ToolUseBlock,
     UnknownBlock,
@@ -40,71 +41,9 @@ from modelslab_core import (
     Usage,
 )
 
-from ._convert import PROVIDER, THINK_CLOSE, THINK_OPEN, JSONObject, never, to_usage_metadata
+from ._convert import PROVIDER, JSONObject, never, to_usage_metadata
 
-__all__ = ["ChunkState", "ThinkSplitter", "UsageSource", "to_chunk"]
-
-
-class ThinkSplitter:
-    """Splits streamed text deltas into (reasoning, answer) pieces, for an R1-style `<think>` prefix.
-
-    The tags may be cut across deltas anywhere; what could still be the start of a tag is held back.
-    """
-
-    __slots__ = ("_held", "_state")
-
-    def __init__(self) -> None:
-        self._state: Literal["start", "thinking", "after", "answer"] = "start"
-        self._held = ""
-
-    def feed(self, text: str) -> tuple[str, str]:
-        """`(reasoning, answer)` to emit for one delta (either may be empty)."""
-        if self._state == "answer":
-            return "", text
-        self._held += text
-        if self._state == "start":
-            stripped = self._held.lstrip()
-            if not stripped or (len(stripped) < len(THINK_OPEN) and THINK_OPEN.startswith(stripped)):
-                return "", ""  # could still be "<think>"
-            if not stripped.startswith(THINK_OPEN):
-                self._state, held, self._held = "answer", self._held, ""
-                return "", held
-            self._state, self._held = "thinking", stripped[len(THINK_OPEN) :]
-        reasoning = ""
-        if self._state == "thinking":
-            before, closed, after = self._held.partition(THINK_CLOSE)
-            if not closed:
-                keep = _partial_tag_length(self._held)
-                cut = len(self._held) - keep
-                reasoning, self._held = self._held[:cut], self._held[cut:]
-                return reasoning, ""
-            reasoning, self._state, self._held = before, "after", after
-        answer = self._held.lstrip()  # the blank line after </think> is not part of the answer
-        if answer:
-            self._state, self._held = "answer", ""
-        return reasoning, answer
-
-    @property
-    def answering(self) -> bool:
-        """Whether every later delta is answer text, passed through as is."""
-        return self._state == "answer"
-
-    def flush(self) -> tuple[str, str]:
-        """What is still held when the text block ends."""
-        held, self._held = self._held, ""
-        if self._state == "thinking":
-            return held, ""
-        if self._state == "start":
-            return "", held
-        return "", ""
-
-
-def _partial_tag_length(text: str) -> int:
-    """Length of the longest suffix of `text` that is a proper prefix of `</think>`."""
-    for size in range(min(len(THINK_CLOSE) - 1, len(text)), 0, -1):
-        if THINK_CLOSE.startswith(text[-size:]):
-            return size
-    return 0
+__all__ = ["ChunkState", "UsageSource", "to_chunk"]
 
 
 class UsageSource(Protocol):

@@ -26,10 +26,11 @@ from llama_index.core.base.llms.types import (
 )
 from llama_index.core.llms.utils import parse_partial_json
 
+from modelslab_core import ThinkSplitter, split_think
+
 __all__ = ["StreamState", "assistant_message", "split_think"]
 
 Wire = dict[str, Any]
-_OPEN, _CLOSE = "<think>", "</think>"
 _MESSAGE_FIELDS = frozenset({"role", "additional_kwargs", "blocks"})
 # Filling a ChatMessage directly is only right while these are all its fields and it has no private attributes
 # or extras; a LlamaIndex release that changes that gets `model_construct` instead.
@@ -65,92 +66,32 @@ def assistant_message(blocks: list[ContentBlock], additional_kwargs: dict[str, A
     return message
 
 
-def split_think(text: str) -> tuple[str | None, str]:
-    """Split an inline `<think>...</think>` prefix off an answer: (reasoning or None, answer).
-
-    An unclosed `<think>` (the answer was cut) makes everything reasoning. `StreamState` applies the same rule
-    to a stream, whatever the delta boundaries.
-    """
-    stripped = text.lstrip()
-    if not stripped.startswith(_OPEN):
-        return None, text
-    body = stripped[len(_OPEN) :]
-    end = body.find(_CLOSE)
-    if end < 0:
-        return body, ""
-    return body[:end], body[end + len(_CLOSE) :].lstrip()
-
-
-def _held_tail(text: str) -> int:
-    """How many trailing characters of `text` could begin `</think>` (kept back until the next delta)."""
-    for size in range(min(len(_CLOSE) - 1, len(text)), 0, -1):
-        if _CLOSE.startswith(text[-size:]):
-            return size
-    return 0
-
-
-_DETECT, _THINK, _AFTER, _PLAIN = range(4)
-
-
 class _Part:
     """One output part: merged text (with its parsed <think> prefix), a thinking block or a tool call."""
 
     __slots__ = (
         "blocks",
-        "held",
         "index",
         "kind",
         "kwargs",
-        "mode",
         "name",
         "raw_json",
         "signature",
+        "splitter",
         "text",
         "think",
     )
 
-    def __init__(self, kind: str, index: int, mode: int = _PLAIN) -> None:
-        self.kind, self.index, self.mode = kind, index, mode
+    def __init__(self, kind: str, index: int, splitter: ThinkSplitter | None = None) -> None:
+        self.kind, self.index = kind, index
+        self.splitter = splitter  # parses a <think> prefix off the first text; dropped once past it
         self.text = ""  # answer text, thinking text, or tool-call id
         self.think: str | None = None  # the <think> reasoning of a text part
-        self.held = ""  # text kept back while a <think> tag may be split across deltas
         self.name = ""
         self.raw_json = ""
         self.signature: str | None = None
         self.kwargs: dict[str, Any] = {}
         self.blocks: tuple[ContentBlock, ...] = ()
-
-
-def _scan(part: _Part, piece: str) -> tuple[str, str]:
-    """Move a text part's `<think>` parser over `piece`: the (answer text, reasoning text) it releases."""
-    if part.mode == _DETECT:
-        held = part.held + piece
-        head = held.lstrip()
-        if not head or (len(head) < len(_OPEN) and _OPEN.startswith(head)):
-            part.held = held
-            return "", ""  # undecided: this may be the start of <think>
-        part.held = ""
-        if not head.startswith(_OPEN):
-            part.mode = _PLAIN
-            return held, ""
-        part.mode, part.think = _THINK, ""
-        return _scan(part, head[len(_OPEN) :])
-    if part.mode == _THINK:
-        buffer = part.held + piece  # only the held tail is rescanned, so a stream costs O(n)
-        end = buffer.find(_CLOSE)
-        if end < 0:
-            keep = _held_tail(buffer)
-            part.held = buffer[len(buffer) - keep :]
-            return "", buffer[: len(buffer) - keep]
-        part.mode, part.held = _AFTER, ""
-        text, _ = _scan(part, buffer[end + len(_CLOSE) :])
-        return text, buffer[:end]
-    if part.mode == _AFTER:  # the blank lines after </think> are not part of the answer
-        text = piece.lstrip()
-        if text:
-            part.mode = _PLAIN
-        return text, ""
-    return piece, ""
 
 
 class StreamState:
@@ -176,14 +117,25 @@ class StreamState:
             self._parts[index] = last
             return
         first_text = kind == "text" and not any(p.kind == "text" for p in self._order)
-        part = _Part(kind, index, _DETECT if first_text else _PLAIN)
+        part = _Part(kind, index, ThinkSplitter() if first_text else None)
         self._parts[index] = part
         self._order.append(part)
 
     def add_text(self, index: int, piece: str) -> tuple[str, str]:
         """Append text; return (new answer text, new reasoning text) after `<think>` parsing."""
         part = self._parts[index]
-        new_text, new_think = _scan(part, piece) if part.mode != _PLAIN else (piece, "")
+        splitter = part.splitter
+        if splitter is None:
+            new_think, new_text = "", piece
+        else:
+            new_think, new_text = splitter.feed(piece)
+            if splitter.found and part.think is None:
+                part.think = ""
+            if splitter.answering:
+                part.splitter = None  # past the prefix: every later delta is answer text
+        return self._add(part, new_text, new_think)
+
+    def _add(self, part: _Part, new_text: str, new_think: str) -> tuple[str, str]:
         if new_think:
             part.think = (part.think or "") + new_think
         if new_text:
@@ -220,17 +172,11 @@ class StreamState:
     def stop(self, index: int) -> tuple[str, str]:
         """A block ends: release what was kept back; return it as (new answer text, new reasoning text)."""
         part = self._parts.get(index)
-        if part is None or part.kind != "text" or not part.held:
+        if part is None or part.splitter is None:
             return "", ""
-        held, part.held = part.held, ""
-        if part.mode == _DETECT:
-            part.mode = _PLAIN
-            part.text += held
-            self._rebuild(part)
-            return held, ""
-        part.think = (part.think or "") + held  # an unclosed <think>: the rest is reasoning
-        self._rebuild(part)
-        return "", held
+        splitter, part.splitter = part.splitter, None
+        new_think, new_text = splitter.flush()  # an unclosed <think>: the rest is reasoning
+        return self._add(part, new_text, new_think)
 
     def _rebuild(self, part: _Part) -> None:
         if part.kind == "text":

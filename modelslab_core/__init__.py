@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         ServiceUnavailableError,
     )
     from .params import CountTokensParams, MessageParams
+    from .reasoning import ThinkSplitter, split_think
     from .retry import RetryPolicy
     from .sse import ServerSentEvent, SSEDecoder, parse_event
     from .stream import MessageAccumulator, parse_tool_input
@@ -63,6 +64,8 @@ if TYPE_CHECKING:
     )
 
 _MODULE_OF = {
+    "ThinkSplitter": "reasoning",
+    "split_think": "reasoning",
     "CountTokensParams": "params",
     "MessageParams": "params",
     "APIConnectionError": "errors",
@@ -179,6 +182,7 @@ __all__ = [
     "StreamEvent",
     "TextBlock",
     "TextDelta",
+    "ThinkSplitter",
     "ThinkingBlock",
     "ThinkingDelta",
     "ToolResultBlock",
@@ -190,4 +194,5 @@ __all__ = [
     "__version__",
     "parse_event",
     "parse_tool_input",
+    "split_think",
 ]

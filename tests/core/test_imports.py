@@ -14,6 +14,9 @@ PUBLIC = {
     "AsyncClient",
     "MessageStream",
     "AsyncMessageStream",
+    # R1-style <think> reasoning
+    "ThinkSplitter",
+    "split_think",
     # request arguments
     "MessageParams",
     "CountTokensParams",

@@ -25,8 +25,8 @@ from langchain_modelslab._convert import (
     to_wire_tool,
     to_wire_tool_choice,
 )
-from langchain_modelslab._stream import ChunkState, ThinkSplitter, to_chunk
-from modelslab_core import Message, StreamEvent, Usage
+from langchain_modelslab._stream import ChunkState, to_chunk
+from modelslab_core import Message, StreamEvent, ThinkSplitter, Usage
 
 EVENTS: TypeAdapter[StreamEvent] = TypeAdapter(StreamEvent)
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="

@@ -226,3 +226,14 @@ def test_an_injected_http_client_is_used_and_never_serialized() -> None:
     assert seen == ["/api/v7/llm/v1/messages"]
     assert "http_client" not in llm.to_dict() and "http_client" not in llm.model_dump()
     assert not http_client.is_closed
+
+
+async def test_list_models_asks_the_api() -> None:
+    from modelslab_core.testing import MODELS, LocalServer
+
+    with LocalServer() as server:
+        llm = ModelsLab(model="Qwen/Qwen2.5-VL-72B-Instruct-together", api_key="k", base_url=server.base_url)
+        ids = [model.id for model in llm.list_models()]
+        assert ids == [model.id for model in await llm.alist_models()]
+        assert sum(n for path, n in server.stats.by_path.items() if path.endswith("/v1/models")) == 2
+    assert ids == [model_id for model_id, _owner in MODELS]

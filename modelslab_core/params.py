@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypedDict
 
 if sys.version_info >= (3, 11):
@@ -11,7 +12,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10 (typing_extensions comes with pydantic)
     from typing_extensions import Required, Unpack
 
-__all__ = ["CountTokensParams", "MessageParams", "Unpack"]
+__all__ = ["REQUEST_FIELDS", "CountTokensParams", "MessageParams", "Unpack", "closest_name"]
 
 
 class MessageParams(TypedDict, total=False):
@@ -40,3 +41,21 @@ class CountTokensParams(TypedDict, total=False):
     tools: Sequence[Mapping[str, Any]] | None
     tool_choice: Mapping[str, Any] | None
     extra_body: Mapping[str, Any] | None
+
+
+REQUEST_FIELDS: frozenset[str] = frozenset(
+    {
+        # documented by ModelsLab (the OpenAPI schema, the advanced-parameters and function-calling pages)
+        "model", "max_tokens", "messages", "system", "temperature", "top_p", "top_k", "stop_sequences",
+        "stream", "tools", "tool_choice",
+        # Anthropic's Messages format, undocumented by ModelsLab: sent only when a caller sets them
+        "metadata", "thinking", "service_tier", "container", "mcp_servers", "context_management",
+    }
+)  # fmt: skip
+"""The body fields of a Messages request: what an adapter may pass on when a caller names one."""
+
+
+def closest_name(name: str, candidates: Iterable[str]) -> str | None:
+    """The candidate most like `name` (a misspelling such as `temprature`), or None when none is close."""
+    matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return matches[0] if matches else None

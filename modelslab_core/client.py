@@ -17,13 +17,16 @@ import httpx
 from ._request import build_body
 from ._response import StreamState
 from ._shared import (
+    Attempts,
     ClientConfig,
     ModelList,
     Opened,
     TokenCount,
     map_transport_error,
+    outcome_of,
 )
 from .errors import ModelsLabError
+from .limiter import Limiter, LimiterChoice
 from .params import CountTokensParams, MessageParams, Unpack
 from .types import Message, ModelInfo, StreamEvent, Usage
 
@@ -76,9 +79,12 @@ class MessageStream(_StreamView):
         self.close()
 
     def close(self) -> None:
-        if self._opened is not None and not self._opened.closed:
-            self._opened.closed = True
-            self._opened.response.close()
+        opened = self._opened
+        if opened is not None and not opened.closed:
+            opened.closed = True
+            opened.response.close()
+            if opened.lease is not None and (limiter := self._client._config.limiter) is not None:
+                limiter.release(opened.lease, opened.outcome())
             self._client._release()
 
     def __iter__(self) -> Iterator[StreamEvent]:
@@ -127,9 +133,11 @@ class _ClientBase(Generic[HttpT]):
         http_client: HttpT | None = None,
         auth: AuthStyle = "x-api-key",
         max_concurrent_requests: int | None = None,
+        limiter: LimiterChoice = "adaptive",
     ) -> None:
         """`http_client` is an `httpx.Client` for `Client`, an `httpx.AsyncClient` for `AsyncClient`; it is
-        used as is and never closed here. Without one, the client keeps a pool of its own."""
+        used as is and never closed here. Without one, the client keeps a pool of its own. `limiter` shares
+        the account's concurrency with every client of the same key (see `modelslab_core.limiter`)."""
         self._config = ClientConfig.create(
             api_key=api_key,
             base_url=base_url,
@@ -138,6 +146,7 @@ class _ClientBase(Generic[HttpT]):
             default_headers=default_headers,
             auth=auth,
             max_concurrent_requests=max_concurrent_requests,
+            limiter=limiter,
         )
         self._owns_http = http_client is None
         self._connect(http_client)
@@ -148,6 +157,11 @@ class _ClientBase(Generic[HttpT]):
     @property
     def base_url(self) -> str:
         return self._config.base_url
+
+    @property
+    def limiter(self) -> Limiter | None:
+        """The limiter this client's requests wait on (shared by every client of the account), or None."""
+        return self._config.limiter
 
     @property
     def max_retries(self) -> int:
@@ -189,29 +203,42 @@ class Client(_ClientBase[httpx.Client]):
 
     def _request(self, method: str, path: str, body: dict[str, Any] | None, model: Any) -> Any:
         request = self._config.request(method, path, body)
-        attempt = 0
+        attempts = Attempts(self._config)
+        limiter = self._config.limiter
         self._acquire()
         try:
             while True:
                 response = None
+                lease = limiter.acquire() if limiter else None
                 try:
                     response = self._http.request(**request)
-                    return self._config.parse(response, model)
+                    result = self._config.parse(response, model)
                 except (httpx.HTTPError, ModelsLabError) as exc:
-                    delay = self._config.retry_delay(exc, attempt, response)
+                    if limiter and lease:
+                        limiter.release(lease, outcome_of(exc))
+                    delay = attempts.delay(exc, response)
+                except BaseException:
+                    if limiter and lease:
+                        limiter.release(lease, "failed")
+                    raise
+                else:
+                    if limiter and lease:
+                        limiter.release(lease, "ok")
+                    return result
                 _sleep(delay)
-                attempt += 1
         finally:
             self._release()
 
     def _open_stream(self, body: dict[str, Any]) -> Opened[Iterator[bytes]]:
         request = self._config.request("POST", "/v1/messages", body)
-        attempt = 0
-        response = None
+        attempts = Attempts(self._config)
+        limiter = self._config.limiter
+        response = lease = None
         self._acquire()
         try:
             while True:
                 response = None
+                lease = limiter.acquire() if limiter else None
                 try:
                     response = self._http.send(self._http.build_request(**request), stream=True)
                     if response.status_code >= 400:
@@ -223,16 +250,19 @@ class Client(_ClientBase[httpx.Client]):
                     for chunk in chunks:
                         if (pending := state.head(chunk)) is not None:
                             break
-                    return Opened(response, chunks, state, pending or iter(state.finish()))
+                    return Opened(response, chunks, state, pending or iter(state.finish()), lease)
                 except (httpx.HTTPError, ModelsLabError) as exc:
                     if response is not None:
                         response.close()
-                    delay = self._config.retry_delay(exc, attempt, response)
+                    if limiter and lease:
+                        limiter.release(lease, outcome_of(exc))
+                    delay = attempts.delay(exc, response)
                 _sleep(delay)
-                attempt += 1
-        except BaseException:  # given up, or interrupted: the slot and the connection go back
+        except BaseException:  # given up, or interrupted: the slots and the connection go back
             if response is not None:
                 response.close()
+            if limiter and lease:
+                limiter.release(lease, "failed")
             self._release()
             raise
 

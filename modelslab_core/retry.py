@@ -31,8 +31,9 @@ def retry_after_seconds(
     body's `retry_after`, in that order.
 
     `X-RateLimit-Reset` is read as ModelsLab's own CLI reads it on a 429: the Unix time (seconds) the limit
-    resets, so the wait is `reset - now`, never negative. It is ignored when `X-RateLimit-Remaining` says
-    requests are left (the limit it describes is not what refused this one).
+    resets, so the wait is `reset - now`, never negative (a value below 10^9 cannot be such a time: it is
+    taken as seconds to wait). It is ignored when `X-RateLimit-Remaining` says requests are left (the limit it
+    describes is not what refused this one).
     """
     now = now or datetime.now(timezone.utc)
     if headers:

@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
-from ._request import build_body
-from ._response import StreamState
+from ._request import build_body, build_count_body
+from ._response import StreamState, with_model
 from ._shared import Attempts, ModelList, Opened, TokenCount, map_transport_error, outcome_of
 from .client import _ClientBase, _StreamView
 from .errors import ModelsLabError
@@ -94,7 +94,7 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
         """Send one Messages request and return the whole answer."""
         body = build_body(**params)
         result: Message = await self._request("POST", "/v1/messages", body, Message)
-        return result
+        return with_model(result, body["model"])
 
     def stream(self, **params: Unpack[MessageParams]) -> AsyncMessageStream:
         """Stream one Messages request: `async with client.stream(...) as stream: async for event in ...`."""
@@ -102,8 +102,14 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
         return AsyncMessageStream(self, body)
 
     async def count_tokens(self, **params: Unpack[CountTokensParams]) -> int:
-        """Input tokens the request would use (`POST /v1/messages/count_tokens`)."""
-        body = build_body(count_only=True, max_tokens=None, **params)
+        """Input tokens the request would use (`POST /v1/messages/count_tokens`).
+
+        Counted: the `system` prompt and the `messages` (text, images, tool calls and results), plus the tool
+        definitions when `tools` is given. ModelsLab documents `model`, `messages` and `system` only, so the
+        body holds those, and `tools` / `tool_choice` / `extra_body` only when passed; any other field (such
+        as `max_tokens` or `temperature`) is a `TypeError`, raised before any request.
+        """
+        body = build_count_body(params)
         result: TokenCount = await self._request("POST", "/v1/messages/count_tokens", body, TokenCount)
         return result.input_tokens
 
@@ -156,7 +162,7 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
                         await response.aread()
                         self._config.parse(response, Message)
                     chunks = response.aiter_bytes()
-                    state = StreamState(response.status_code, response.headers)
+                    state = StreamState(response.status_code, response.headers, model=body["model"])
                     pending = None
                     async for chunk in chunks:
                         if (pending := state.head(chunk)) is not None:

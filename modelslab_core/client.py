@@ -14,8 +14,8 @@ from typing import Any, Generic, Literal, TypeVar
 
 import httpx
 
-from ._request import build_body
-from ._response import StreamState
+from ._request import build_body, build_count_body
+from ._response import StreamState, with_model
 from ._shared import (
     Attempts,
     ClientConfig,
@@ -48,9 +48,10 @@ class _StreamView:
         return self._state.accumulator.text if self._state else ""
 
     @property
-    def usage(self) -> Usage:
-        """Usage so far: `message_start`'s counts overlaid with every non-null `message_delta` field."""
-        return self._state.accumulator.usage if self._state else Usage()
+    def usage(self) -> Usage | None:
+        """Usage so far: `message_start`'s counts overlaid with every non-null `message_delta` field; None
+        while the server has reported none."""
+        return self._state.accumulator.usage if self._state else None
 
     @property
     def current_message(self) -> Message:
@@ -183,7 +184,7 @@ class Client(_ClientBase[httpx.Client]):
         """Send one Messages request and return the whole answer."""
         body = build_body(**params)
         result: Message = self._request("POST", "/v1/messages", body, Message)
-        return result
+        return with_model(result, body["model"])
 
     def stream(self, **params: Unpack[MessageParams]) -> MessageStream:
         """Stream one Messages request: `with client.stream(...) as stream: for event in stream: ...`."""
@@ -191,8 +192,14 @@ class Client(_ClientBase[httpx.Client]):
         return MessageStream(self, body)
 
     def count_tokens(self, **params: Unpack[CountTokensParams]) -> int:
-        """Input tokens the request would use (`POST /v1/messages/count_tokens`)."""
-        body = build_body(count_only=True, max_tokens=None, **params)
+        """Input tokens the request would use (`POST /v1/messages/count_tokens`).
+
+        Counted: the `system` prompt and the `messages` (text, images, tool calls and results), plus the tool
+        definitions when `tools` is given. ModelsLab documents `model`, `messages` and `system` only, so the
+        body holds those, and `tools` / `tool_choice` / `extra_body` only when passed; any other field (such
+        as `max_tokens` or `temperature`) is a `TypeError`, raised before any request.
+        """
+        body = build_count_body(params)
         result: TokenCount = self._request("POST", "/v1/messages/count_tokens", body, TokenCount)
         return result.input_tokens
 
@@ -245,7 +252,7 @@ class Client(_ClientBase[httpx.Client]):
                         response.read()
                         self._config.parse(response, Message)
                     chunks = response.iter_bytes()
-                    state = StreamState(response.status_code, response.headers)
+                    state = StreamState(response.status_code, response.headers, model=body["model"])
                     pending = None
                     for chunk in chunks:
                         if (pending := state.head(chunk)) is not None:

@@ -262,9 +262,9 @@ async def test_non_json_4xx_pages_are_not_retried(status: int, sync: bool) -> No
 
 
 @SYNC
-async def test_untyped_error_body_behind_200_is_not_retried(sync: bool) -> None:
-    handler = Recorder(json_reply(200, {"status": "error", "message": "Provider returned error"}), OK)
-    with pytest.raises(mc.APIStatusError):
+async def test_client_mistake_behind_200_is_not_retried(sync: bool) -> None:
+    handler = Recorder(json_reply(200, {"status": "error", "message": "Invalid API key"}), OK)
+    with pytest.raises(mc.AuthenticationError):
         await call(sync, handler)
     assert handler.count == 1
 

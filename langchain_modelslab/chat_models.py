@@ -6,8 +6,6 @@ client, and turns answers into LangChain messages with the pure functions of `_c
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from operator import itemgetter
 from typing import Any, Literal
@@ -21,9 +19,11 @@ from langchain_core.messages.block_translators import register_translator
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.utils import from_env, secret_from_env
-from pydantic import ConfigDict, Field, PrivateAttr, SecretStr
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from typing_extensions import Self
 
 from modelslab_core import AsyncClient, Client
+from modelslab_core.clients import ClientCache, ClientOptions
 
 from ._convert import (
     PROVIDER,
@@ -35,6 +35,7 @@ from ._convert import (
     to_wire_tool,
     to_wire_tool_choice,
 )
+from ._fields import header_digest, sort_arguments
 from ._stream import ChunkState, to_chunk
 
 __all__ = ["ChatModelsLab"]
@@ -59,6 +60,8 @@ class ChatModelsLab(BaseChatModel):
     """API key; defaults to the `MODELSLAB_API_KEY` environment variable."""
     base_url: str | None = Field(default_factory=from_env("MODELSLAB_BASE_URL", default=None))
     """Base URL (`MODELSLAB_BASE_URL`, else `https://modelslab.com/api/v7/llm`)."""
+    auth: Literal["x-api-key", "bearer"] = "x-api-key"
+    """How the key is sent: an `x-api-key` header, or `Authorization: Bearer <key>`."""
     max_tokens: int = 1024
     """Most tokens to generate."""
     temperature: float | None = None
@@ -66,6 +69,8 @@ class ChatModelsLab(BaseChatModel):
     top_k: int | None = None
     stop: list[str] | None = Field(default=None, alias="stop_sequences")
     """Stop sequences; a call's `stop=` replaces them."""
+    thinking: dict[str, Any] | None = None
+    """Extended thinking, e.g. `{"type": "enabled", "budget_tokens": 2048}` (sent only when set)."""
     timeout: float | None = 60.0
     """Seconds per request (None means the core's default, never "wait forever")."""
     max_retries: int = 2
@@ -79,13 +84,19 @@ class ChatModelsLab(BaseChatModel):
     http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True)
     """An `httpx.AsyncClient` to send with; used as is and never closed here."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
-    """Extra body fields sent with every request (e.g. `{"thinking": {...}}`)."""
+    """Extra body fields sent with every request (e.g. `{"service_tier": "auto"}`)."""
     max_concurrent_requests: int | None = None
     """Cap on requests in flight per client (batches), None for no cap."""
 
-    _client: Client | None = PrivateAttr(default=None)
-    _async_clients: dict[asyncio.AbstractEventLoop, AsyncClient] = PrivateAttr(default_factory=dict)
-    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _clients: ClientCache = PrivateAttr(default_factory=ClientCache)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sort_arguments(cls, values: Any) -> Any:
+        if not isinstance(values, Mapping):
+            return values
+        declared = {*cls.model_fields, *(f.alias for f in cls.model_fields.values() if f.alias)}
+        return sort_arguments(values, declared)
 
     @property
     def _llm_type(self) -> str:
@@ -101,15 +112,27 @@ class ChatModelsLab(BaseChatModel):
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
+        """Every setting that changes what is sent (the LLM cache key, traces); never the key."""
         return {
             "model": self.model,
             "base_url": self.base_url,
+            "auth": self.auth,
             "max_tokens": self.max_tokens,
             "temperature": self.temperature,
             "top_p": self.top_p,
             "top_k": self.top_k,
-            "stop": self.stop,
+            "stop_sequences": self.stop,  # not "stop": LangChain overwrites that key with the call's stop
+            "thinking": self.thinking,
+            "model_kwargs": self.model_kwargs,
+            "default_headers": header_digest(self.default_headers),
+            "streaming": self.streaming,
         }
+
+    def _get_llm_string(self, stop: list[str] | None = None, **kwargs: Any) -> str:
+        # the serialized form (LangChain's choice for serializable models) lacks settings read from the
+        # environment and any default that differs between versions: key the cache on what is sent
+        params = {**self._identifying_params, "_type": self._llm_type, "stop": stop, **kwargs}
+        return str(sorted(params.items()))
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         params = LangSmithParams(
@@ -124,48 +147,44 @@ class ChatModelsLab(BaseChatModel):
             params["ls_stop"] = stop
         return params
 
-    # --- clients: one of each per instance, created on first use -------------------------------------------
+    # --- clients: built on first use from the current settings, kept out of copies and pickles -------------
 
     def _sync_client(self) -> Client:
-        client = self._client
-        if client is None:
-            with self._lock:
-                if (client := self._client) is None:
-                    client = self._client = Client(http_client=self.http_client, **self._client_options())
-        return client
+        return self._clients.client(self.http_client, **self._client_options())
 
     def _async_client(self) -> AsyncClient:
-        # an httpx.AsyncClient's pool belongs to one event loop: keep one client per loop (asyncio.run twice)
-        loop = asyncio.get_running_loop()
-        client = self._async_clients.get(loop)
-        if client is None:
-            client = AsyncClient(http_client=self.http_async_client, **self._client_options())
-            for old in [old for old in self._async_clients if old.is_closed()]:
-                del self._async_clients[old]
-            self._async_clients[loop] = client
-        return client
+        return self._clients.async_client(self.http_async_client, **self._client_options())
 
-    def _client_options(self) -> dict[str, Any]:
+    def _client_options(self) -> ClientOptions:
         return {
             "api_key": self.api_key.get_secret_value() if self.api_key else None,
             "base_url": self.base_url,
             "timeout": self.timeout,
             "max_retries": self.max_retries,
             "default_headers": self.default_headers,
+            "auth": self.auth,
             "max_concurrent_requests": self.max_concurrent_requests,
         }
 
     def close(self) -> None:
-        """Close the sync client's connections (an injected `http_client` stays open)."""
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        """Close the sync clients' connections (an injected `http_client` stays open)."""
+        self._clients.close()
 
     async def aclose(self) -> None:
-        """Close the async client of the running event loop (an injected client stays open)."""
-        client = self._async_clients.pop(asyncio.get_running_loop(), None)
-        if client is not None:
-            await client.aclose()
+        """Close the running loop's async clients and the sync ones (injected clients stay open)."""
+        await self._clients.aclose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
     # --- requests -------------------------------------------------------------------------------------------
 
@@ -186,7 +205,8 @@ class ChatModelsLab(BaseChatModel):
         }
         kwargs.pop("stream_usage", None)
         params.update((key, kwargs.pop(key)) for key in _REQUEST_KEYS if key in kwargs)
-        extra = {**self.model_kwargs, **kwargs.pop("extra_body", {}), **kwargs}
+        thinking = {"thinking": self.thinking} if self.thinking is not None else {}
+        extra = {**thinking, **self.model_kwargs, **kwargs.pop("extra_body", {}), **kwargs}
         params["extra_body"] = extra or None
         return params
 

@@ -108,7 +108,12 @@ class ChatModelsLab(BaseChatModel):
 
     @classmethod
     def is_lc_serializable(cls) -> bool:
-        return False  # langchain_core.load does not know this class: claiming otherwise would break load()
+        return True
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        """`["langchain_modelslab"]`: the public import path, whichever module defines the class."""
+        return ["langchain_modelslab"]
 
     @property
     def _identifying_params(self) -> dict[str, Any]:

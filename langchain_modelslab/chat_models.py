@@ -225,9 +225,7 @@ class ChatModelsLab(BaseChatModel):
         if self.streaming:
             return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
         params = self._params(messages, stop, kwargs)
-        return _result(
-            to_ai_message(self._sync_client().create(**params), as_blocks=bool(params.get("tools")))
-        )
+        return _result(to_ai_message(self._sync_client().create(**params)))
 
     async def _agenerate(
         self,
@@ -240,7 +238,7 @@ class ChatModelsLab(BaseChatModel):
             return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
         params = self._params(messages, stop, kwargs)
         message = await self._async_client().create(**params)
-        return _result(to_ai_message(message, as_blocks=bool(params.get("tools"))))
+        return _result(to_ai_message(message))
 
     def _stream(
         self,

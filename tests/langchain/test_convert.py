@@ -39,7 +39,7 @@ def test_system_messages_are_hoisted_and_joined() -> None:
     system, messages = to_wire_messages(
         [SystemMessage("be brief"), HumanMessage("hi"), SystemMessage("and kind")]
     )
-    assert system == [{"type": "text", "text": "be brief"}, {"type": "text", "text": "and kind"}]
+    assert system == "be brief\n\nand kind"
     assert messages == [{"role": "user", "content": "hi"}]
 
 

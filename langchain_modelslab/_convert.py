@@ -42,8 +42,8 @@ from modelslab_core import (
     ToolUseBlock,
     UnknownBlock,
     Usage,
+    parse_tool_input,
 )
-from modelslab_core import parse_tool_input
 from modelslab_core import split_think as core_split_think
 
 if TYPE_CHECKING:

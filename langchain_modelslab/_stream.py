@@ -98,8 +98,8 @@ def to_chunk(event: StreamEvent, state: ChunkState, stream: UsageSource) -> AIMe
             return _block_chunk(state, event.index, "thinking", block)
         if isinstance(delta, CitationsDelta):
             state.as_blocks = True
-            block = {"type": "text", "text": "", "citations": [delta.citation]}
-            return _block_chunk(state, event.index, "text", block)
+            cited: JSONObject = {"type": "text", "text": "", "citations": [delta.citation]}
+            return _block_chunk(state, event.index, "text", cited)
         if isinstance(delta, UnknownDelta):
             return None  # new delta kinds reach the caller through invoke only
         never(delta)

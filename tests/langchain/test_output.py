@@ -107,8 +107,8 @@ def _invoke_answer(replay: LocalServer, source: str) -> AIMessage:
     """What invoke makes of a recorded stream: the core's whole message, through `to_ai_message`."""
     headers = {"x-modelslab-replay": source}
     with Client(api_key="test-key", base_url=replay.base_url, default_headers=headers) as client:
-        with client.stream(model="m", max_tokens=16, messages=[{"role": "user", "content": "hi"}]) as stream:
-            message = stream.get_final_message()
+        stream = client.stream(model="m", max_tokens=16, messages=[{"role": "user", "content": "hi"}])
+        message = stream.get_final_message()
     return to_ai_message(message)
 
 

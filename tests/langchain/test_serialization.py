@@ -1,4 +1,4 @@
-"""`ChatModelsLab` through LangChain's serialization: `dumpd` / `dumps` and `load` / `loads` (issue 13, item 8)."""
+"""`ChatModelsLab` through LangChain's serialization: `dumpd`/`dumps`, `load`/`loads` (issue 13, item 8)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,8 @@
   Messages API moves to `model_kwargs` with a warning; anything else is a `ValueError` naming the closest
   declared field);
 - `header_digest`: `default_headers` as they may appear in a cache key or a trace (values hashed: they may be
-  credentials).
+  credentials);
+- `to_profile`, `default_max_tokens`: what `modelslab_core.catalog` says of a model, in LangChain's terms.
 """
 
 from __future__ import annotations
@@ -14,9 +15,15 @@ import warnings
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from langchain_core.language_models.model_profile import ModelProfile
+
+from modelslab_core import catalog
 from modelslab_core.params import REQUEST_FIELDS, closest_name
 
-__all__ = ["header_digest", "sort_arguments"]
+__all__ = ["UNKNOWN_MODEL_MAX_TOKENS", "default_max_tokens", "header_digest", "sort_arguments", "to_profile"]
+
+UNKNOWN_MODEL_MAX_TOKENS = 1024
+"""`max_tokens` for a model the catalog lacks (the figure every request used before the catalog)."""
 
 _PER_CALL = {
     "messages": "pass the messages to invoke / stream",
@@ -66,4 +73,41 @@ def header_digest(headers: Mapping[str, str] | None) -> list[tuple[str, str]] | 
         return None
     return sorted(
         (name.lower(), hashlib.sha256(value.encode()).hexdigest()[:16]) for name, value in headers.items()
+    )
+
+
+def default_max_tokens(model: str) -> int:
+    """`max_tokens` when the caller sets none: the catalog's output limit, 1024 for models it lacks."""
+    spec = catalog.find(model)
+    return spec.num_output if spec is not None else UNKNOWN_MODEL_MAX_TOKENS
+
+
+def to_profile(model: str) -> ModelProfile | None:
+    """LangChain's `ModelProfile` from the catalog entry of `model`; None when the catalog lacks it."""
+    spec = catalog.find(model)
+    if spec is None:
+        return None
+    return ModelProfile(
+        name=model,
+        max_input_tokens=spec.context_window,
+        max_output_tokens=spec.num_output,
+        text_inputs=True,
+        image_inputs=spec.vision,
+        image_url_inputs=spec.vision,
+        image_tool_message=spec.vision,
+        pdf_inputs=False,  # no ModelsLab source documents document blocks
+        pdf_tool_message=False,
+        audio_inputs=False,
+        video_inputs=False,
+        text_outputs=True,
+        image_outputs=False,
+        audio_outputs=False,
+        video_outputs=False,
+        reasoning_output=spec.reasoning,
+        tool_calling=spec.function_calling,
+        tool_choice=spec.function_calling,
+        tool_call_streaming=spec.function_calling,
+        structured_output=spec.function_calling,  # with_structured_output forces a tool call
+        mid_conversation_system_messages=True,  # system messages anywhere are joined into `system`
+        temperature=True,
     )

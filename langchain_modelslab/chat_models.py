@@ -7,22 +7,22 @@ client, and turns answers into LangChain messages with the pure functions of `_c
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from operator import itemgetter
 from typing import Any, Literal
 
 import httpx
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun, Callbacks
 from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
 from langchain_core.language_models.chat_models import agenerate_from_stream, generate_from_stream
-from langchain_core.messages import AIMessage, BaseMessage, convert_to_messages
+from langchain_core.language_models.model_profile import ModelProfile
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, convert_to_messages
 from langchain_core.messages.block_translators import register_translator
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult, LLMResult
+from langchain_core.runnables import Runnable
 from langchain_core.utils import from_env, secret_from_env
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 from typing_extensions import Self
 
-from modelslab_core import AsyncClient, Client
+from modelslab_core import AsyncClient, Client, CountTokensParams
 from modelslab_core.clients import ClientCache, ClientOptions
 
 from ._convert import (
@@ -35,8 +35,10 @@ from ._convert import (
     to_wire_tool,
     to_wire_tool_choice,
 )
-from ._fields import header_digest, sort_arguments
+from ._fields import default_max_tokens, header_digest, sort_arguments, to_profile
+from ._results import llm_output, to_chat_result, warn_if_cut
 from ._stream import ChunkState, to_chunk
+from ._structured import StructuredMethod, structured_output
 
 __all__ = ["ChatModelsLab"]
 
@@ -62,8 +64,8 @@ class ChatModelsLab(BaseChatModel):
     """Base URL (`MODELSLAB_BASE_URL`, else `https://modelslab.com/api/v7/llm`)."""
     auth: Literal["x-api-key", "bearer"] = "x-api-key"
     """How the key is sent: an `x-api-key` header, or `Authorization: Bearer <key>`."""
-    max_tokens: int = 1024
-    """Most tokens to generate."""
+    max_tokens: int | None = None
+    """Most tokens to generate; None: the model's output limit from the catalog (1024 for models it lacks)."""
     temperature: float | None = None
     top_p: float | None = None
     top_k: int | None = None
@@ -144,7 +146,7 @@ class ChatModelsLab(BaseChatModel):
             ls_provider="modelslab",
             ls_model_name=kwargs.get("model") or self.model,
             ls_model_type="chat",
-            ls_max_tokens=kwargs.get("max_tokens", self.max_tokens),
+            ls_max_tokens=kwargs.get("max_tokens") or self._max_tokens(kwargs.get("model") or self.model),
         )
         if (temperature := kwargs.get("temperature", self.temperature)) is not None:
             params["ls_temperature"] = temperature
@@ -193,16 +195,23 @@ class ChatModelsLab(BaseChatModel):
 
     # --- requests -------------------------------------------------------------------------------------------
 
+    def _resolve_model_profile(self) -> ModelProfile | None:
+        return to_profile(self.model)
+
+    def _max_tokens(self, model: str) -> int:
+        return self.max_tokens if self.max_tokens is not None else default_max_tokens(model)
+
     def _params(
         self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
     ) -> JSONObject:
         """Keyword arguments for the core's `create` / `stream`: fields overlaid with call-time arguments."""
         system, wire_messages = to_wire_messages(messages)
+        model = kwargs.pop("model", None) or self.model
         params: JSONObject = {
-            "model": kwargs.pop("model", None) or self.model,
+            "model": model,
             "messages": wire_messages,
             "system": system,
-            "max_tokens": self.max_tokens,
+            "max_tokens": self._max_tokens(model),
             "temperature": self.temperature,
             "top_p": self.top_p,
             "top_k": self.top_k,
@@ -210,10 +219,17 @@ class ChatModelsLab(BaseChatModel):
         }
         kwargs.pop("stream_usage", None)
         params.update((key, kwargs.pop(key)) for key in _REQUEST_KEYS if key in kwargs)
+        if params["max_tokens"] is None:  # a call's max_tokens=None: the default, as for the field
+            params["max_tokens"] = default_max_tokens(model)
         thinking = {"thinking": self.thinking} if self.thinking is not None else {}
         extra = {**thinking, **self.model_kwargs, **kwargs.pop("extra_body", {}), **kwargs}
         params["extra_body"] = extra or None
         return params
+
+    def _checked(self, message: AIMessage, params: JSONObject, defaulted: bool) -> AIMessage:
+        if defaulted:
+            warn_if_cut(message, params["model"], params["max_tokens"])
+        return message
 
     def _generate(
         self,
@@ -223,9 +239,12 @@ class ChatModelsLab(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         if self.streaming:
-            return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
+            result = generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
+            return _with_llm_output(result)
+        defaulted = self._defaulted(kwargs)
         params = self._params(messages, stop, kwargs)
-        return _result(to_ai_message(self._sync_client().create(**params)))
+        message = to_ai_message(self._sync_client().create(**params))
+        return to_chat_result(self._checked(message, params, defaulted))
 
     async def _agenerate(
         self,
@@ -235,10 +254,12 @@ class ChatModelsLab(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         if self.streaming:
-            return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
+            result = await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
+            return _with_llm_output(result)
+        defaulted = self._defaulted(kwargs)
         params = self._params(messages, stop, kwargs)
-        message = await self._async_client().create(**params)
-        return _result(to_ai_message(message))
+        message = to_ai_message(await self._async_client().create(**params))
+        return to_chat_result(self._checked(message, params, defaulted))
 
     def _stream(
         self,
@@ -247,13 +268,13 @@ class ChatModelsLab(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        usage = kwargs.get("stream_usage", self.stream_usage)
+        usage, defaulted = kwargs.get("stream_usage", self.stream_usage), self._defaulted(kwargs)
         params = self._params(messages, stop, kwargs)
         state = ChunkState(as_blocks=bool(params.get("tools")))
         with self._sync_client().stream(**params) as stream:
             for event in stream:
                 if (chunk := to_chunk(event, state, stream)) is not None:
-                    generation = _generation(chunk, usage)
+                    generation = _generation(self._checked(chunk, params, defaulted), usage)
                     if run_manager:
                         run_manager.on_llm_new_token(generation.text, chunk=generation)
                     yield generation
@@ -265,26 +286,77 @@ class ChatModelsLab(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        usage = kwargs.get("stream_usage", self.stream_usage)
+        usage, defaulted = kwargs.get("stream_usage", self.stream_usage), self._defaulted(kwargs)
         params = self._params(messages, stop, kwargs)
         state = ChunkState(as_blocks=bool(params.get("tools")))
         async with self._async_client().stream(**params) as stream:
             async for event in stream:
                 if (chunk := to_chunk(event, state, stream)) is not None:
-                    generation = _generation(chunk, usage)
+                    generation = _generation(self._checked(chunk, params, defaulted), usage)
                     if run_manager:
                         await run_manager.on_llm_new_token(generation.text, chunk=generation)
                     yield generation
 
+    def _defaulted(self, kwargs: Mapping[str, Any]) -> bool:
+        return kwargs.get("max_tokens", self.max_tokens) is None
+
+    def generate(
+        self,
+        messages: list[list[BaseMessage]],
+        stop: list[str] | None = None,
+        callbacks: Callbacks = None,
+        **kwargs: Any,
+    ) -> LLMResult:
+        """LangChain's `generate`, with `llm_output` holding usage summed over every answer and the model
+        name (also when LangChain streamed the answers itself, which leaves `llm_output` empty)."""
+        return _with_usage(super().generate(messages, stop, callbacks, **kwargs))
+
+    async def agenerate(
+        self,
+        messages: list[list[BaseMessage]],
+        stop: list[str] | None = None,
+        callbacks: Callbacks = None,
+        **kwargs: Any,
+    ) -> LLMResult:
+        """`generate`, async."""
+        return _with_usage(await super().agenerate(messages, stop, callbacks, **kwargs))
+
+    # --- token counting -------------------------------------------------------------------------------------
+
+    def get_num_tokens(self, text: str) -> int:
+        """Tokens of `text` sent as one user message, counted by the API (`/v1/messages/count_tokens`)."""
+        if self.custom_get_token_ids is not None:
+            return len(self.custom_get_token_ids(text))
+        return self.get_num_tokens_from_messages([HumanMessage(text)]) if text else 0
+
+    def get_token_ids(self, text: str) -> list[int]:
+        """`custom_get_token_ids(text)` if set; the API counts tokens but never returns their ids."""
+        if self.custom_get_token_ids is not None:
+            return self.custom_get_token_ids(text)
+        raise NotImplementedError(
+            "ModelsLab's API counts tokens but does not return token ids: use get_num_tokens(text) or "
+            "get_num_tokens_from_messages(...), or pass custom_get_token_ids= for an offline tokenizer"
+        )
+
     def get_num_tokens_from_messages(
         self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
     ) -> int:
-        """Input tokens for `messages` (and `tools`), counted by the API (`/v1/messages/count_tokens`)."""
+        """Input tokens for `messages` (and `tools`), counted by the API (`/v1/messages/count_tokens`).
+
+        It needs the network: offline, the core's `APIConnectionError` is raised.
+        """
+        return self._sync_client().count_tokens(**self._count_params(messages, tools))
+
+    async def aget_num_tokens_from_messages(
+        self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
+    ) -> int:
+        """`get_num_tokens_from_messages` without blocking the event loop."""
+        return await self._async_client().count_tokens(**self._count_params(messages, tools))
+
+    def _count_params(self, messages: list[BaseMessage], tools: Sequence[Any] | None) -> CountTokensParams:
         system, wire_messages = to_wire_messages(convert_to_messages(messages))
         wire_tools = [to_wire_tool(tool) for tool in tools] if tools else None
-        return self._sync_client().count_tokens(
-            model=self.model, messages=wire_messages, system=system, tools=wire_tools
-        )
+        return {"model": self.model, "messages": wire_messages, "system": system, "tools": wire_tools}
 
     # --- tools and structured output ------------------------------------------------------------------------
 
@@ -308,7 +380,7 @@ class ChatModelsLab(BaseChatModel):
         self,
         schema: Mapping[str, Any] | type | None = None,
         *,
-        method: Literal["function_calling", "json_schema", "json_mode"] = "function_calling",
+        method: StructuredMethod = "function_calling",
         include_raw: bool = False,
         strict: bool | None = None,
         **kwargs: Any,
@@ -318,50 +390,18 @@ class ChatModelsLab(BaseChatModel):
         `function_calling` and `json_schema` force a call of one tool whose input schema is `schema`;
         `json_mode` parses the answer text as JSON (the Messages API has no JSON mode: ask for JSON).
         """
-        from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
-        from langchain_core.output_parsers.openai_tools import JsonOutputKeyToolsParser, PydanticToolsParser
-        from langchain_core.utils.function_calling import convert_to_json_schema
-        from langchain_core.utils.pydantic import is_basemodel_subclass
-
-        is_pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
-        parser: Runnable[Any, Any]
-        llm: Runnable[LanguageModelInput, Any]
-        if method == "json_mode":
-            llm = self.bind(ls_structured_output_format={"kwargs": {"method": method}, "schema": schema})
-            parser = PydanticOutputParser(pydantic_object=schema) if is_pydantic else JsonOutputParser()
-        elif method in ("function_calling", "json_schema"):
-            if schema is None:
-                raise ValueError(f"with_structured_output(method={method!r}) needs a schema")
-            tool = to_wire_tool(schema, strict=strict)
-            llm = self.bind_tools(
-                [tool],
-                tool_choice=tool["name"],
-                strict=strict,
-                ls_structured_output_format={
-                    "kwargs": {"method": method, "strict": strict},
-                    "schema": convert_to_json_schema(schema),  # type: ignore[arg-type]
-                },
-            )
-            if is_pydantic:
-                parser = PydanticToolsParser(tools=[schema], first_tool_only=True)
-            else:
-                parser = JsonOutputKeyToolsParser(key_name=tool["name"], first_tool_only=True)
-        else:
-            raise ValueError(
-                f"method must be 'function_calling', 'json_schema' or 'json_mode', got {method!r}"
-            )
-        if not include_raw:
-            return llm | parser
-        parsed = RunnablePassthrough.assign(parsed=itemgetter("raw") | parser, parsing_error=lambda _: None)
-        fallback = RunnablePassthrough.assign(parsed=lambda _: None)
-        return RunnableMap(raw=llm) | parsed.with_fallbacks([fallback], exception_key="parsing_error")
+        return structured_output(self, schema, method=method, include_raw=include_raw, strict=strict)
 
 
-def _result(message: AIMessage) -> ChatResult:
-    return ChatResult(
-        generations=[ChatGeneration(message=message)],
-        llm_output={"id": message.response_metadata["id"], "model_name": message.response_metadata["model"]},
-    )
+def _with_usage(result: LLMResult) -> LLMResult:
+    answers = [g.message for gs in result.generations for g in gs if isinstance(g, ChatGeneration)]
+    result.llm_output = {**(result.llm_output or {}), **llm_output(answers)}
+    return result
+
+
+def _with_llm_output(result: ChatResult) -> ChatResult:
+    result.llm_output = dict(llm_output([generation.message for generation in result.generations]))
+    return result
 
 
 def _generation(chunk: Any, with_usage: bool) -> ChatGenerationChunk:

@@ -1,8 +1,9 @@
 """Stream events -> `AIMessageChunk`s: a pure function, `to_chunk`, and the state it keeps per stream. No I/O.
 
 The chunks gather (`chunk + chunk`) into the same message `to_ai_message` builds for the whole response:
-text as a string (or as indexed `text` blocks when tools were sent), reasoning apart from the answer, one
-`tool_call_chunk` series per tool block, and usage once, on the last chunk (`chunk_position="last"`).
+text as a string, reasoning apart from the answer, one `tool_call_chunk` series per tool block, and usage
+once, on the last chunk (`chunk_position="last"`). While tools are bound, and from the first block a string
+cannot carry (thinking with its signature, citations, server-tool blocks), chunks are index-keyed blocks.
 """
 
 from __future__ import annotations

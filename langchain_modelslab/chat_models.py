@@ -1,7 +1,8 @@
 """`ChatModelsLab`: LangChain's chat model interface over `modelslab_core`'s Messages client.
 
-The class is a shell: it merges its fields with call-time arguments (`_params`), hands the request to the core
-client, and turns answers into LangChain messages with the pure functions of `_convert`.
+The class is a shell: `_request.prepare` merges its fields with call-time arguments, the core client sends the
+request, and the pure functions of `_convert` / `_stream` turn answers into LangChain messages. Clients live
+in a `ClientCache` (rebuilt after a settings change, a copy or a pickle; closed with their event loop).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackMana
 from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
 from langchain_core.language_models.chat_models import agenerate_from_stream, generate_from_stream
 from langchain_core.language_models.model_profile import ModelProfile
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, convert_to_messages
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.messages.block_translators import register_translator
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult, LLMResult
 from langchain_core.runnables import Runnable
@@ -22,36 +23,31 @@ from langchain_core.utils import from_env, secret_from_env
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 from typing_extensions import Self
 
-from modelslab_core import AsyncClient, Client, CountTokensParams
+from modelslab_core import AsyncClient, Client
 from modelslab_core.clients import ClientCache, ClientOptions
 
 from ._convert import (
     PROVIDER,
-    JSONObject,
-    to_ai_message,
     to_v1_blocks,
     to_v1_chunk_blocks,
-    to_wire_messages,
     to_wire_tool,
     to_wire_tool_choice,
 )
-from ._fields import default_max_tokens, header_digest, sort_arguments, to_profile
-from ._results import llm_output, to_chat_result, warn_if_cut
-from ._stream import ChunkState, to_chunk
+from ._fields import default_max_tokens, sort_arguments, to_profile
+from ._request import count_params, identifying_params, prepare
+from ._results import llm_output
 from ._structured import StructuredMethod, structured_output
 
 __all__ = ["ChatModelsLab"]
 
 register_translator(PROVIDER, to_v1_blocks, to_v1_chunk_blocks)
 
-_REQUEST_KEYS = ("max_tokens", "temperature", "top_p", "top_k", "tools", "tool_choice", "metadata")
-
 
 class ChatModelsLab(BaseChatModel):
     """A ModelsLab LLM (Messages API) as a LangChain chat model.
 
     `ChatModelsLab(model="Qwen/Qwen2.5-VL-72B-Instruct-together")` reads the key from `MODELSLAB_API_KEY`.
-    Invalid arguments raise `ValueError` on the first call, before any request is sent.
+    Unknown arguments raise `ValueError` here; invalid values raise it on the first call, before any request.
     """
 
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
@@ -119,21 +115,7 @@ class ChatModelsLab(BaseChatModel):
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
-        """Every setting that changes what is sent (the LLM cache key, traces); never the key."""
-        return {
-            "model": self.model,
-            "base_url": self.base_url,
-            "auth": self.auth,
-            "max_tokens": self.max_tokens,
-            "temperature": self.temperature,
-            "top_p": self.top_p,
-            "top_k": self.top_k,
-            "stop_sequences": self.stop,  # not "stop": LangChain overwrites that key with the call's stop
-            "thinking": self.thinking,
-            "model_kwargs": self.model_kwargs,
-            "default_headers": header_digest(self.default_headers),
-            "streaming": self.streaming,
-        }
+        return identifying_params(self)
 
     def _get_llm_string(self, stop: list[str] | None = None, **kwargs: Any) -> str:
         # the serialized form (LangChain's choice for serializable models) lacks settings read from the
@@ -201,36 +183,6 @@ class ChatModelsLab(BaseChatModel):
     def _max_tokens(self, model: str) -> int:
         return self.max_tokens if self.max_tokens is not None else default_max_tokens(model)
 
-    def _params(
-        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
-    ) -> JSONObject:
-        """Keyword arguments for the core's `create` / `stream`: fields overlaid with call-time arguments."""
-        system, wire_messages = to_wire_messages(messages)
-        model = kwargs.pop("model", None) or self.model
-        params: JSONObject = {
-            "model": model,
-            "messages": wire_messages,
-            "system": system,
-            "max_tokens": self._max_tokens(model),
-            "temperature": self.temperature,
-            "top_p": self.top_p,
-            "top_k": self.top_k,
-            "stop_sequences": (stop if stop is not None else self.stop) or None,
-        }
-        kwargs.pop("stream_usage", None)
-        params.update((key, kwargs.pop(key)) for key in _REQUEST_KEYS if key in kwargs)
-        if params["max_tokens"] is None:  # a call's max_tokens=None: the default, as for the field
-            params["max_tokens"] = default_max_tokens(model)
-        thinking = {"thinking": self.thinking} if self.thinking is not None else {}
-        extra = {**thinking, **self.model_kwargs, **kwargs.pop("extra_body", {}), **kwargs}
-        params["extra_body"] = extra or None
-        return params
-
-    def _checked(self, message: AIMessage, params: JSONObject, defaulted: bool) -> AIMessage:
-        if defaulted:
-            warn_if_cut(message, params["model"], params["max_tokens"])
-        return message
-
     def _generate(
         self,
         messages: list[BaseMessage],
@@ -239,12 +191,9 @@ class ChatModelsLab(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         if self.streaming:
-            result = generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
-            return _with_llm_output(result)
-        defaulted = self._defaulted(kwargs)
-        params = self._params(messages, stop, kwargs)
-        message = to_ai_message(self._sync_client().create(**params))
-        return to_chat_result(self._checked(message, params, defaulted))
+            return _with_llm_output(generate_from_stream(self._stream(messages, stop, run_manager, **kwargs)))
+        call = prepare(self, messages, stop, kwargs)
+        return call.result(self._sync_client().create(**call.params))
 
     async def _agenerate(
         self,
@@ -254,12 +203,10 @@ class ChatModelsLab(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         if self.streaming:
-            result = await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
-            return _with_llm_output(result)
-        defaulted = self._defaulted(kwargs)
-        params = self._params(messages, stop, kwargs)
-        message = to_ai_message(await self._async_client().create(**params))
-        return to_chat_result(self._checked(message, params, defaulted))
+            chunks = self._astream(messages, stop, run_manager, **kwargs)
+            return _with_llm_output(await agenerate_from_stream(chunks))
+        call = prepare(self, messages, stop, kwargs)
+        return call.result(await self._async_client().create(**call.params))
 
     def _stream(
         self,
@@ -268,13 +215,10 @@ class ChatModelsLab(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        usage, defaulted = kwargs.get("stream_usage", self.stream_usage), self._defaulted(kwargs)
-        params = self._params(messages, stop, kwargs)
-        state = ChunkState(as_blocks=bool(params.get("tools")))
-        with self._sync_client().stream(**params) as stream:
+        call = prepare(self, messages, stop, kwargs)
+        with self._sync_client().stream(**call.params) as stream:
             for event in stream:
-                if (chunk := to_chunk(event, state, stream)) is not None:
-                    generation = _generation(self._checked(chunk, params, defaulted), usage)
+                if (generation := call.chunk(event, stream)) is not None:
                     if run_manager:
                         run_manager.on_llm_new_token(generation.text, chunk=generation)
                     yield generation
@@ -286,19 +230,13 @@ class ChatModelsLab(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        usage, defaulted = kwargs.get("stream_usage", self.stream_usage), self._defaulted(kwargs)
-        params = self._params(messages, stop, kwargs)
-        state = ChunkState(as_blocks=bool(params.get("tools")))
-        async with self._async_client().stream(**params) as stream:
+        call = prepare(self, messages, stop, kwargs)
+        async with self._async_client().stream(**call.params) as stream:
             async for event in stream:
-                if (chunk := to_chunk(event, state, stream)) is not None:
-                    generation = _generation(self._checked(chunk, params, defaulted), usage)
+                if (generation := call.chunk(event, stream)) is not None:
                     if run_manager:
                         await run_manager.on_llm_new_token(generation.text, chunk=generation)
                     yield generation
-
-    def _defaulted(self, kwargs: Mapping[str, Any]) -> bool:
-        return kwargs.get("max_tokens", self.max_tokens) is None
 
     def generate(
         self,
@@ -345,18 +283,13 @@ class ChatModelsLab(BaseChatModel):
 
         It needs the network: offline, the core's `APIConnectionError` is raised.
         """
-        return self._sync_client().count_tokens(**self._count_params(messages, tools))
+        return self._sync_client().count_tokens(**count_params(self, messages, tools))
 
     async def aget_num_tokens_from_messages(
         self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
     ) -> int:
         """`get_num_tokens_from_messages` without blocking the event loop."""
-        return await self._async_client().count_tokens(**self._count_params(messages, tools))
-
-    def _count_params(self, messages: list[BaseMessage], tools: Sequence[Any] | None) -> CountTokensParams:
-        system, wire_messages = to_wire_messages(convert_to_messages(messages))
-        wire_tools = [to_wire_tool(tool) for tool in tools] if tools else None
-        return {"model": self.model, "messages": wire_messages, "system": system, "tools": wire_tools}
+        return await self._async_client().count_tokens(**count_params(self, messages, tools))
 
     # --- tools and structured output ------------------------------------------------------------------------
 
@@ -402,9 +335,3 @@ def _with_usage(result: LLMResult) -> LLMResult:
 def _with_llm_output(result: ChatResult) -> ChatResult:
     result.llm_output = dict(llm_output([generation.message for generation in result.generations]))
     return result
-
-
-def _generation(chunk: Any, with_usage: bool) -> ChatGenerationChunk:
-    if not with_usage and chunk.usage_metadata is not None:
-        chunk.usage_metadata = None
-    return ChatGenerationChunk(message=chunk)

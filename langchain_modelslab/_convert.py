@@ -31,6 +31,7 @@ from langchain_core.messages import (
     ToolMessage,
 )
 from langchain_core.messages.ai import InputTokenDetails, UsageMetadata
+from langchain_core.messages.block_translators import register_translator
 
 from modelslab_core import (
     ImageBlock,
@@ -361,8 +362,13 @@ def split_think(text: str) -> tuple[str, str]:
     return reasoning or "", answer
 
 
-def to_usage_metadata(usage: Usage) -> UsageMetadata:
-    """LangChain usage: `input_tokens` counts cache reads and writes too, as LangChain defines it."""
+def to_usage_metadata(usage: Usage | None) -> UsageMetadata | None:
+    """LangChain usage: `input_tokens` counts cache reads and writes too, as LangChain defines it.
+
+    None for a reply without usage: absent, not zero.
+    """
+    if usage is None:
+        return None
     read, created = usage.cache_read_input_tokens, usage.cache_creation_input_tokens
     input_tokens = usage.input_tokens + (read or 0) + (created or 0)
     metadata = cast(
@@ -384,15 +390,17 @@ def to_usage_metadata(usage: Usage) -> UsageMetadata:
 
 
 def _response_metadata(message: Message) -> JSONObject:
-    return {
+    metadata: JSONObject = {
         "id": message.id,
         "model": message.model,
         "model_name": message.model,
         "stop_reason": message.stop_reason,
         "stop_sequence": message.stop_sequence,
-        "usage": message.usage.model_dump(exclude_none=True),
         "model_provider": PROVIDER,
     }
+    if message.usage is not None:
+        metadata["usage"] = message.usage.model_dump(exclude_none=True)
+    return metadata
 
 
 def to_ai_message(message: Message) -> AIMessage:
@@ -484,3 +492,7 @@ def _with_reasoning(message: AIMessage, blocks: list[types.ContentBlock]) -> lis
 
 def _v1(block: JSONObject) -> types.ContentBlock:
     return cast("types.ContentBlock", block)
+
+
+# registered where the translators are defined, so that importing this module is enough
+register_translator(PROVIDER, to_v1_blocks, to_v1_chunk_blocks)

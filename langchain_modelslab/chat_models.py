@@ -16,7 +16,6 @@ from langchain_core.language_models import BaseChatModel, LangSmithParams, Langu
 from langchain_core.language_models.chat_models import agenerate_from_stream, generate_from_stream
 from langchain_core.language_models.model_profile import ModelProfile
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
-from langchain_core.messages.block_translators import register_translator
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult, LLMResult
 from langchain_core.runnables import Runnable
 from langchain_core.utils import from_env, secret_from_env
@@ -27,9 +26,6 @@ from modelslab_core import AsyncClient, Client
 from modelslab_core.clients import ClientCache, ClientOptions
 
 from ._convert import (
-    PROVIDER,
-    to_v1_blocks,
-    to_v1_chunk_blocks,
     to_wire_tool,
     to_wire_tool_choice,
 )
@@ -39,8 +35,6 @@ from ._results import llm_output
 from ._structured import StructuredMethod, structured_output
 
 __all__ = ["ChatModelsLab"]
-
-register_translator(PROVIDER, to_v1_blocks, to_v1_chunk_blocks)
 
 
 class ChatModelsLab(BaseChatModel):

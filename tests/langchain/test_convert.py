@@ -537,3 +537,11 @@ def test_whitespace_text_beside_tool_use_is_kept() -> None:
     ]
     _, messages = to_wire_messages([HumanMessage("hi"), AIMessage([{"type": "text", "text": " "}, "ok"])])
     assert messages[1]["content"] == [{"type": "text", "text": "ok"}]  # no tool_use: blank text dropped
+
+
+def test_a_reply_without_usage_reports_none_not_zero() -> None:
+    message = _message([{"type": "text", "text": "hi"}]).model_copy(update={"usage": None})
+    answer = to_ai_message(message)
+    assert answer.usage_metadata is None
+    assert "usage" not in answer.response_metadata
+    assert to_usage_metadata(None) is None

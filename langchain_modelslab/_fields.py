@@ -20,7 +20,14 @@ from langchain_core.language_models.model_profile import ModelProfile
 from modelslab_core import catalog
 from modelslab_core.params import REQUEST_FIELDS, closest_name
 
-__all__ = ["UNKNOWN_MODEL_MAX_TOKENS", "default_max_tokens", "header_digest", "sort_arguments", "to_profile"]
+__all__ = [
+    "UNKNOWN_MODEL_MAX_TOKENS",
+    "default_max_tokens",
+    "drop_derived_profile",
+    "header_digest",
+    "sort_arguments",
+    "to_profile",
+]
 
 UNKNOWN_MODEL_MAX_TOKENS = 1024
 """`max_tokens` for a model the catalog lacks (the figure every request used before the catalog)."""
@@ -111,3 +118,16 @@ def to_profile(model: str) -> ModelProfile | None:
         mid_conversation_system_messages=True,  # system messages anywhere are joined into `system`
         temperature=True,
     )
+
+
+def drop_derived_profile(values: dict[str, Any]) -> dict[str, Any]:
+    """The arguments without a `profile` that is the catalog's for another model.
+
+    LangChain rebuilds a model from its attributes (`configurable_fields(model=...)`), so the profile derived
+    for the old model would arrive as if the user had given it; a profile the user wrote is kept.
+    """
+    profile, model = values.get("profile"), values.get("model", values.get("model_name"))
+    name = profile.get("name") if isinstance(profile, Mapping) else None
+    if isinstance(name, str) and name != model and profile == to_profile(name):
+        return {key: value for key, value in values.items() if key != "profile"}
+    return values

@@ -29,7 +29,7 @@ from ._convert import (
     to_wire_tool,
     to_wire_tool_choice,
 )
-from ._fields import default_max_tokens, sort_arguments, to_profile
+from ._fields import default_max_tokens, drop_derived_profile, sort_arguments, to_profile
 from ._request import count_params, identifying_params, prepare
 from ._results import llm_output
 from ._structured import StructuredMethod, structured_output
@@ -88,7 +88,7 @@ class ChatModelsLab(BaseChatModel):
         if not isinstance(values, Mapping):
             return values
         declared = {*cls.model_fields, *(f.alias for f in cls.model_fields.values() if f.alias)}
-        return sort_arguments(values, declared)
+        return drop_derived_profile(sort_arguments(values, declared))
 
     @property
     def _llm_type(self) -> str:

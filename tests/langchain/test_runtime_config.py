@@ -70,7 +70,23 @@ def test_configurable_fields_switch_settings_per_call(server: LocalServer) -> No
     assert default.response_metadata["model_name"] == MODEL
     assert switched.response_metadata["model_name"] == OTHER
     assert [(b["model"], b["temperature"]) for b in bodies] == [(MODEL, 0.1), (OTHER, 0.9)]
+    assert [b["max_tokens"] for b in bodies] == [8192, 8192]  # each model's own catalog limit
     http.close()
+
+
+def test_a_switched_model_gets_its_own_profile() -> None:
+    model = ChatModelsLab(model=MODEL).configurable_fields(model=ConfigurableField(id="model"))
+    switched, _ = model._prepare({"configurable": {"model": "deepseek-ai/DeepSeek-R1"}})
+    assert isinstance(switched, ChatModelsLab) and switched.profile is not None
+    assert switched.profile["name"] == "deepseek-ai/DeepSeek-R1"
+    assert switched.profile["reasoning_output"] is True
+    mine = {"max_input_tokens": 1000}
+    kept, _ = (
+        ChatModelsLab(model=MODEL, profile=mine)
+        .configurable_fields(model=ConfigurableField(id="model"))
+        ._prepare({"configurable": {"model": "deepseek-ai/DeepSeek-R1"}})
+    )
+    assert isinstance(kept, ChatModelsLab) and kept.profile == mine  # what the user wrote stays
 
 
 def test_configurable_alternatives_pick_a_model_per_call(server: LocalServer) -> None:

@@ -234,11 +234,11 @@ def _last(state: ChunkState, usage: Usage | None) -> AIMessageChunk:
     stop = state.stop.delta if state.stop is not None else None
     metadata["stop_reason"] = stop.stop_reason if stop else None
     metadata["stop_sequence"] = stop.stop_sequence if stop else None
-    if usage is not None:
+    if usage is not None:  # a server that reported no usage gets none, not zeros
         metadata["usage"] = usage.model_dump(exclude_none=True)
     return AIMessageChunk(
         content=[] if state.as_blocks else "",
-        usage_metadata=to_usage_metadata(usage),
+        usage_metadata=to_usage_metadata(usage) if usage is not None else None,
         response_metadata=metadata,
         chunk_position="last",
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import random
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -18,13 +20,21 @@ from .errors import (
     APIStatusError,
     APITimeoutError,
     ModelsLabError,
+    OverloadedError,
+    RateLimitError,
 )
-from .retry import RetryPolicy
+from .limiter import Lease, Limiter, LimiterChoice, Outcome, limiter_for
+from .retry import MAX_HONOURED_RETRY_AFTER, RetryPolicy, retry_after_seconds
 from .types import ModelInfo, StreamEvent
 
 logger = logging.getLogger("modelslab_core")
 
 ChunksT = TypeVar("ChunksT")
+
+MAX_FREE_REFUSALS = 50
+"""Queue refusals one request may get before its policy's own (counted) retries take over."""
+MAX_ALONE_REFUSALS = 8
+"""Of those, refusals while no other request of the limiter held a slot."""
 
 API_VERSION = "2023-06-01"  # the Anthropic-format version header ModelsLab documents as default
 
@@ -45,7 +55,12 @@ class Opened(Generic[ChunksT]):
     chunks: ChunksT
     state: StreamState
     pending: Iterator[StreamEvent]
+    lease: Lease | None = None
     closed: bool = False
+
+    def outcome(self) -> Outcome:
+        """How the stream's slot ends: answered when the whole message arrived."""
+        return "ok" if self.state.accumulator.complete else "failed"
 
 
 def map_transport_error(exc: httpx.HTTPError) -> ModelsLabError:
@@ -70,6 +85,7 @@ class ClientConfig:
     max_concurrent_requests: int | None
     headers: Mapping[str, str] = field(repr=False)
     limits: httpx.Limits
+    limiter: Limiter | None = field(repr=False)
 
     @classmethod
     def create(
@@ -82,6 +98,7 @@ class ClientConfig:
         default_headers: Mapping[str, str] | None,
         auth: str,
         max_concurrent_requests: int | None,
+        limiter: LimiterChoice = "adaptive",
     ) -> ClientConfig:
         if auth not in ("x-api-key", "bearer"):
             raise ValueError(f"auth must be 'x-api-key' or 'bearer', got {auth!r}")
@@ -114,15 +131,17 @@ class ClientConfig:
         else:
             headers["x-api-key"] = key
         pool = max(max_concurrent_requests or 100, 1)
+        base = resolve_base_url(base_url)
         return cls(
             api_key=SecretStr(key),
-            base_url=resolve_base_url(base_url),
+            base_url=base,
             timeout=timeout,
             policy=RetryPolicy(max_retries=max_retries),
             auth=auth,
             max_concurrent_requests=max_concurrent_requests,
             headers=headers,
             limits=httpx.Limits(max_connections=pool, max_keepalive_connections=min(pool, 100)),
+            limiter=limiter_for(limiter, key, base),
         )
 
     def request(self, method: str, path: str, body: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -153,3 +172,74 @@ class ClientConfig:
         delay = self.policy.delay(attempt, headers, body)
         logger.debug("retrying in %.2fs after attempt %d failed: %s", delay, attempt + 1, error)
         return delay
+
+
+def outcome_of(error: BaseException | None) -> Outcome:
+    """What a request's end tells the limiter: a 429 or 529 is congestion, any other failure is not."""
+    if error is None:
+        return "ok"
+    return "congested" if isinstance(error, (RateLimitError, OverloadedError)) else "failed"
+
+
+@dataclass
+class Attempts:
+    """One request's retries: those its policy counts, and the free ones after the account's queue said no.
+
+    A 429 is the account's queue limit (ModelsLab documents no other). With a limiter it is retried without
+    using up `max_retries`:
+    - while other requests of the limiter hold slots (this process filled the queue), the retry waits in
+      line for one of them to finish (`acquire`), and the limiter has lowered its limit;
+    - alone (the queue is full of the account's other work), it waits as long as a header of the response
+      says (`retry-after-ms`, `Retry-After`, `X-RateLimit-Reset`), else a short backoff scaled to how long a
+      request holds a slot; the body's `retry_after` is the platform's one value for every 429 (30 s in its
+      docs), not a measure of this queue. At most `MAX_ALONE_REFUSALS` of these per request.
+    Free retries stop once one request's refusals have lasted longer than its read timeout (or numbered
+    `MAX_FREE_REFUSALS`): the policy's counted retries, with every server hint, then take over, so nothing
+    waits forever.
+    """
+
+    config: ClientConfig
+    attempt: int = 0
+    refused_since: float | None = None
+    refusals: int = 0
+    alone: int = 0
+
+    def delay(self, exc: BaseException, response: httpx.Response | None) -> float:
+        """Seconds to wait before the next attempt; raises the mapped error when there is none."""
+        if (free := self._free_delay(exc, response)) is not None:
+            return free
+        delay = self.config.retry_delay(exc, self.attempt, response)
+        self.attempt += 1
+        return delay
+
+    def _free_delay(self, exc: BaseException, response: httpx.Response | None) -> float | None:
+        limiter = self.config.limiter
+        if limiter is None or not isinstance(exc, RateLimitError) or _refuses_retry(response):
+            return None
+        now = time.monotonic()
+        if self.refused_since is None:
+            self.refused_since = now
+        if self.refusals >= MAX_FREE_REFUSALS or now - self.refused_since > (
+            self.config.timeout.read or 60.0
+        ):
+            return None
+        if limiter.in_flight:
+            self.refusals += 1
+            logger.debug("retrying when a slot frees after the account's queue refused the request (429)")
+            return 0.0
+        if self.alone >= MAX_ALONE_REFUSALS:
+            return None
+        self.refusals += 1
+        self.alone += 1
+        hint = retry_after_seconds(response.headers if response is not None else None)
+        if hint is not None and hint <= MAX_HONOURED_RETRY_AFTER:
+            delay = hint
+        else:
+            backoff = max(0.05, limiter.service_time / 2 or 0.1) * 2.0 ** min(self.alone - 1, 5)
+            delay = min(2.0, backoff) * (0.5 + random.random() / 2)
+        logger.debug("retrying in %.2fs after the account's queue refused the request (429)", delay)
+        return delay
+
+
+def _refuses_retry(response: httpx.Response | None) -> bool:
+    return response is not None and response.headers.get("x-should-retry") == "false"

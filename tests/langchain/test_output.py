@@ -180,10 +180,6 @@ def test_an_empty_human_message_is_named_by_index(server: LocalServer, content: 
     assert server.stats.requests == 0
 
 
-@pytest.mark.xfail(
-    reason="until issue 12 item 7 lands in modelslab_core: build_body still refuses whitespace-only text; "
-    "the adapter sends it (test_convert.py::test_whitespace_text_beside_tool_use_is_kept)"
-)
 def test_whitespace_text_next_to_tool_use_is_sent_as_is(server: LocalServer) -> None:
     requests: list[httpx.Request] = []
     http = httpx.Client(event_hooks={"request": [requests.append]})

@@ -16,16 +16,17 @@ from pathlib import Path
 from modelslab_core import (
     APIConnectionError,
     APIResponseValidationError,
-    APIStatusError,
     APITimeoutError,
     IncompleteStreamError,
     InternalServerError,
     ModelsLabError,
     OverloadedError,
+    ProviderError,
     RateLimitError,
 )
+from modelslab_core._shared import MAX_ALONE_REFUSALS
 
-__all__ = ["DOC", "MAX_RETRIES", "ROWS", "SLOW", "TIMEOUT", "Outcome", "Row", "render"]
+__all__ = ["DOC", "MAX_RETRIES", "QUEUE_ALL", "ROWS", "SLOW", "TIMEOUT", "Outcome", "Row", "render"]
 
 MAX_RETRIES = 2
 """The clients' default, used for every cell."""
@@ -34,6 +35,8 @@ TIMEOUT = 0.2
 SLOW = 0.5
 """How long the slow faults stall: longer than `TIMEOUT`."""
 ALL = MAX_RETRIES + 1
+QUEUE_ALL = MAX_ALONE_REFUSALS + ALL
+"""A 429 every time: the limiter's free retries of a lone request, then the policy's counted ones."""
 DOC = Path(__file__).resolve().parents[2] / "docs" / "what-happens-when.md"
 
 
@@ -45,6 +48,8 @@ class Outcome:
     requests: int
     tokens_first: bool = False
     """A stream handed text to the caller before the error (so it was not retried)."""
+    usage: bool = True
+    """A successful answer reports token usage (False: the server sent none, so none is reported)."""
 
 
 @dataclass(frozen=True)
@@ -68,16 +73,16 @@ class Row:
         return [part.split(";")[0].split(":")[0].strip() for part in self.fault.split(",")]
 
 
-def ok(requests: int = 1) -> Outcome:
-    return Outcome(None, requests)
+def ok(requests: int = 1, *, usage: bool = True) -> Outcome:
+    return Outcome(None, requests, usage=usage)
 
 
 ROWS: tuple[Row, ...] = (
     Row(
         "rate-limit;retry-after=0",
         "answers 429 `rate_limit_error` every time",
-        Outcome(RateLimitError, ALL),
-        Outcome(RateLimitError, ALL),
+        Outcome(RateLimitError, QUEUE_ALL),
+        Outcome(RateLimitError, QUEUE_ALL),
     ),
     Row(
         "overloaded;retry-after=0",
@@ -91,7 +96,19 @@ ROWS: tuple[Row, ...] = (
         Outcome(InternalServerError, ALL),
         Outcome(InternalServerError, ALL),
     ),
+    Row(
+        "rate-limit-reset;retry-after=0",
+        "answers 429 with `X-RateLimit-Reset` (Unix seconds) instead of `Retry-After`, every time",
+        Outcome(RateLimitError, QUEUE_ALL),
+        Outcome(RateLimitError, QUEUE_ALL),
+    ),
     Row("rate-limit-once;retry-after=0", "answers 429 once, then normally", ok(2), ok(2)),
+    Row(
+        "rate-limit-reset-once;retry-after=0",
+        "answers 429 with `X-RateLimit-Reset` once, then normally",
+        ok(2),
+        ok(2),
+    ),
     Row("overloaded-once;retry-after=0", "answers 529 once, then normally", ok(2), ok(2)),
     Row("server-error-once", "answers 500 once, then normally", ok(2), ok(2)),
     Row(
@@ -119,16 +136,28 @@ ROWS: tuple[Row, ...] = (
     Row("usage-delta-only", "reports usage only in `message_delta` (zeros in `message_start`)", ok(), ok()),
     Row("no-event-lines", "sends `data:` lines without `event:` lines", ok(), ok()),
     Row(
+        "bare-reply",
+        "answers without `model`, `usage` and `stop_sequence` (ModelsLab's function-calling example)",
+        ok(usage=False),
+        ok(usage=False),
+    ),
+    Row(
         "error-body-200",
-        'answers HTTP 200 with `{"status": "error", "message": ...}`',
-        Outcome(APIStatusError, 1),
-        Outcome(APIStatusError, 1),
+        'answers HTTP 200 with `{"status": "error", "message": "Provider returned error"}` every time',
+        Outcome(ProviderError, ALL),
+        Outcome(ProviderError, ALL),
     ),
     Row(
         "error-body-200-sse",
-        "answers HTTP 200 with that error body inside an SSE `data:` line",
-        Outcome(APIStatusError, 1),
-        Outcome(APIStatusError, 1),
+        "answers HTTP 200 with that error body (inside an SSE `data:` line for a stream) every time",
+        Outcome(ProviderError, ALL),
+        Outcome(ProviderError, ALL),
+    ),
+    Row(
+        "provider-error-once",
+        "answers HTTP 200 with that error body once (an SSE `data:` line for a stream), then normally",
+        ok(2),
+        ok(2),
     ),
     Row(
         "html-502",
@@ -174,9 +203,12 @@ def _cell(outcome: Outcome) -> str:
     attempts = "1 request" if outcome.requests == 1 else f"{outcome.requests} requests"
     if outcome.error is None:
         retries = outcome.requests - 1
-        return "the whole answer" + (
-            f" after {retries} retr{'y' if retries == 1 else 'ies'}" if retries else ""
-        )
+        text = "the whole answer"
+        if retries:
+            text += f" after {retries} retr{'y' if retries == 1 else 'ies'}"
+        if not outcome.usage:
+            text += ", named after the requested model, with usage absent (not zero)"
+        return text
     text = f"`{outcome.error.__name__}` ({attempts}"
     if outcome.tokens_first:
         text += "; the tokens already streamed stay with the caller, no retry"
@@ -193,8 +225,15 @@ INTRO = (
     " the requests the server received."
 )
 OUTRO = (
-    "Retries wait for the server's `retry-after-ms` / `Retry-After` / body `retry_after` when given,"
-    " else back off exponentially with jitter (0.5 s, 1 s, ...). A stream is retried only until its first"
+    "Retries wait for the server's `retry-after-ms` / `Retry-After` / `X-RateLimit-Reset` / body"
+    " `retry_after` when given (60 s at most; a longer hint falls back to the backoff), else back off"
+    " exponentially with jitter (0.5 s, 1 s, ...). A 429 is the account's queue limit: the default"
+    f" account limiter retries it without using up `max_retries` ({MAX_ALONE_REFUSALS} times for a request"
+    " that was alone in flight, as here, after a short backoff; waiting for a free slot when other requests"
+    " hold them), so a 429 every time ends after the policy's own retries on top of those. An error body"
+    " behind HTTP 200 that names no client mistake"
+    " (`ProviderError`) is retried like a 5xx; one naming an invalid key, missing credits or an invalid"
+    " request keeps its 4xx class and is not retried. A stream is retried only until its first"
     " event reaches the caller: after that an error ends it, so no token is ever delivered twice. A stream"
     " that ends early always raises; a partial answer is never returned as if it were whole. A timeout"
     " applies to each attempt, so a call gives up after about `timeout x (max_retries + 1)` plus the waits."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -112,19 +113,26 @@ def _invoke_answer(replay: LocalServer, source: str) -> AIMessage:
     return to_ai_message(message)
 
 
-def _streamed(replay: LocalServer, source: str) -> AIMessageChunk:
+def _streamed(replay: LocalServer, source: str, *, sync: bool = True) -> AIMessageChunk:
     headers = {"x-modelslab-replay": source}
     model = ChatModelsLab(model="m", base_url=replay.base_url, api_key="test-key", default_headers=headers)
-    return _gather(list(model.stream("hi")))
+    if sync:
+        return _gather(list(model.stream("hi")))
+
+    async def collect() -> list[AIMessageChunk]:
+        return [chunk async for chunk in model.astream("hi")]
+
+    return _gather(asyncio.run(collect()))
 
 
 def _sent_back(message: BaseMessage) -> Any:
     return to_wire_messages([HumanMessage("hi"), message])[1][1]["content"]
 
 
-def test_a_stream_without_tools_keeps_the_thinking_signature(replay: LocalServer) -> None:
+@pytest.mark.parametrize("sync", [True, False], ids=["stream", "astream"])
+def test_a_stream_without_tools_keeps_the_thinking_signature(replay: LocalServer, sync: bool) -> None:
     source = _stream_source("test_stream_events_thinking")
-    invoked, streamed = _invoke_answer(replay, source), _streamed(replay, source)
+    invoked, streamed = _invoke_answer(replay, source), _streamed(replay, source, sync=sync)
     thinking = [b for b in streamed.content if isinstance(b, dict) and b["type"] == "thinking"]
     assert len(thinking) == 1 and thinking[0]["signature"].startswith("EuYDCmMIDBgCKkC05Zda4P")
     assert isinstance(invoked.content, list)

@@ -171,6 +171,13 @@ class ModelsLab(FunctionCallingLLM):
     def api_key(self, value: str | None) -> None:
         self._api_key = SecretStr(value) if value else None
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled state without the key: unpickling runs `__init__`, which reads it like a new instance."""
+        state: dict[str, Any] = super().__getstate__()
+        if private := state.get("__pydantic_private__"):
+            state["__pydantic_private__"] = {k: v for k, v in private.items() if k != "_api_key"}
+        return state
+
     @classmethod
     def class_name(cls) -> str:
         """The name LlamaIndex serializes this class under."""

@@ -1,4 +1,4 @@
-"""`ModelsLab` over its life: settings changed after use, copies and pickles, closing, many loops and threads."""
+"""`ModelsLab` over its life: settings changed after use, copies and pickles, closing, loops and threads."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def requests(server: LocalServer) -> int:
     return sum(n for path, n in server.stats.by_path.items() if path.endswith("/v1/messages"))
 
 
-# --- item 5: settings changed after a first call take effect -------------------------------------------------
+# --- item 5: settings changed after a first call take effect ------------------------------------------------
 
 
 @pytest.mark.parametrize("sync", [True, False], ids=["sync", "async"])
@@ -98,7 +98,7 @@ def test_model_copy_with_new_settings_uses_them_and_leaves_the_original(server: 
     assert llm.chat(HI).message.content == ANSWER
 
 
-# --- item 6: deepcopy and pickle, before and after use -------------------------------------------------------
+# --- item 6: deepcopy and pickle, before and after use ------------------------------------------------------
 
 
 @pytest.mark.parametrize("used", ["unused", "sync", "async"])
@@ -133,7 +133,7 @@ def test_a_rebuilt_instance_reads_the_key_from_the_environment(
     assert "explicit-key" not in str(pickle.dumps(llm))  # the key is not written into the pickle
 
 
-# --- item 10: close, context managers, one client per live loop, no leaked sockets ---------------------------
+# --- item 10: close, context managers, one client per live loop, no leaked sockets --------------------------
 
 
 def test_with_closes_the_pool_and_the_llm_stays_usable(server: LocalServer) -> None:
@@ -183,6 +183,7 @@ def test_threads_running_asyncio_run_bursts_leak_no_socket(server: LocalServer) 
         except BaseException as exc:  # reported below, in the test's thread
             errors.append(exc)
 
+    gc.collect()  # what earlier tests left behind is not this test's
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ResourceWarning)
         threads = [threading.Thread(target=work) for _ in range(8)]

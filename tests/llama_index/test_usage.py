@@ -1,4 +1,4 @@
-"""Token accounting and the context window: each request counted once, `max_tokens` checked against the window."""
+"""Token accounting and the context window: each request counted once, `max_tokens` checked against it."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def multiply(a: int, b: int) -> int:
     return a * b
 
 
-# --- item 3: one count per request, on every path ----------------------------------------------------------
+# --- item 3: one count per request, on every path -----------------------------------------------------------
 
 
 async def run(llm: ModelsLab, path: str) -> None:

@@ -8,12 +8,15 @@ a request instead of answering with the default 4096 tokens. Constructor argumen
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any, TypedDict, cast
 
 from llama_index.core.base.llms.types import ChatMessage
 from llama_index.core.tools import BaseTool
 
+from modelslab_core.catalog import DEFAULT_SPEC, ModelSpec, find
 from modelslab_core.params import REQUEST_FIELDS, MessageParams, closest_name
 
 from ._messages import to_tool_choice, to_wire_messages, to_wire_tools
@@ -27,6 +30,8 @@ __all__ = [
     "check_room",
     "to_request",
 ]
+
+logger = logging.getLogger("llama_index_modelslab")
 
 MIN_PROMPT_TOKENS = 256
 """The least room `max_tokens` must leave in the context window: LlamaIndex's own prompt templates take
@@ -79,6 +84,22 @@ def check_fields(kwargs: Iterable[str], fields: Iterable[str]) -> None:
     for name in kwargs:
         if name not in valid:
             raise ValueError(_unknown(name, valid, "ModelsLab argument"))
+
+
+@lru_cache(maxsize=256)
+def model_spec(model: str) -> ModelSpec:
+    """The catalog's figures for `model`; an unknown id gets `DEFAULT_SPEC`, said once in the log."""
+    spec = find(model)
+    if spec is None:
+        logger.warning(
+            "model %r is not in the catalog (modelslab_core.catalog): ModelsLab gives it a %d-token context "
+            "window and function calling, no vision; set ModelsLab(context_window=..., "
+            "is_function_calling_model=...) to the model's real figures",
+            model,
+            DEFAULT_SPEC.context_window,
+        )
+        return DEFAULT_SPEC
+    return spec
 
 
 def check_room(model: str, max_tokens: object, context_window: int) -> None:

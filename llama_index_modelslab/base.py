@@ -48,8 +48,7 @@ from ._convert import (
     to_tool_selections,
     to_wire_tools,
 )
-from ._params import Settings, check_fields, check_room, to_request
-from .catalog import lookup
+from ._params import Settings, check_fields, check_room, model_spec, to_request
 
 if sys.version_info >= (3, 11):
     from typing import Self
@@ -68,7 +67,7 @@ DEFAULT_MAX_TOKENS = 4096
 def _metadata(
     model: str, context_window: int | None, max_tokens: int, function_calling: bool | None
 ) -> LLMMetadata:
-    spec = lookup(model)
+    spec = model_spec(model)
     return LLMMetadata(
         context_window=context_window or spec.context_window,
         num_output=max_tokens,
@@ -160,7 +159,7 @@ class ModelsLab(FunctionCallingLLM):
         check_fields(kwargs, type(self).model_fields)
         super().__init__(model=model, **kwargs)
         self.api_key = api_key if api_key is not None else os.environ.get("MODELSLAB_API_KEY")
-        check_room(self.model, self.max_tokens, self.context_window or lookup(self.model).context_window)
+        check_room(self.model, self.max_tokens, self.context_window or model_spec(self.model).context_window)
 
     @property
     def api_key(self) -> SecretStr | None:
@@ -262,7 +261,7 @@ class ModelsLab(FunctionCallingLLM):
             extra_body=self.additional_kwargs,
         )
         params = to_request(messages, settings, kwargs)
-        window = self.context_window or lookup(params["model"]).context_window
+        window = self.context_window or model_spec(params["model"]).context_window
         check_room(params["model"], params["max_tokens"], window)
         return params
 

@@ -9,12 +9,13 @@ of a tool call still streaming, and `to_single_tool_call` for LlamaIndex's one-c
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from llama_index.core.base.llms.types import (
     ChatMessage,
     ChatResponse,
+    ChatResponseAsyncGen,
     TextBlock,
     ToolCallBlock,
 )
@@ -44,6 +45,7 @@ from ._state import StreamState, assistant_message, split_think
 
 __all__ = [
     "StreamState",
+    "asingle_tool_calls",
     "assistant_message",
     "split_think",
     "to_chat_response",
@@ -200,3 +202,9 @@ def to_single_tool_call(response: ChatResponse) -> ChatResponse:
     if isinstance(legacy, list) and len(legacy) > 1:
         message.additional_kwargs = {**message.additional_kwargs, "tool_calls": legacy[:1]}
     return response
+
+
+async def asingle_tool_calls(responses: AsyncIterator[ChatResponse]) -> ChatResponseAsyncGen:
+    """`to_single_tool_call` over a stream of responses."""
+    async for response in responses:
+        yield to_single_tool_call(response)

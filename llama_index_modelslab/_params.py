@@ -51,6 +51,7 @@ class Settings(TypedDict):
 
     model: str
     max_tokens: int
+    context_window: int | None
     temperature: float | None
     top_p: float | None
     top_k: int | None
@@ -102,8 +103,10 @@ def model_spec(model: str) -> ModelSpec:
     return spec
 
 
-def check_room(model: str, max_tokens: object, context_window: int) -> None:
-    """A `ValueError` when `max_tokens` leaves less than `MIN_PROMPT_TOKENS` of the context window."""
+def check_room(model: str, max_tokens: object, context_window: int | None) -> None:
+    """A `ValueError` when `max_tokens` leaves less than `MIN_PROMPT_TOKENS` of the context window (the
+    override given, else the catalog's)."""
+    context_window = context_window or model_spec(model).context_window
     if isinstance(max_tokens, int) and context_window - max_tokens < MIN_PROMPT_TOKENS:
         raise ValueError(
             f"max_tokens={max_tokens} leaves no room for the prompt in the {context_window}-token context "
@@ -143,4 +146,5 @@ def to_request(messages: Sequence[ChatMessage], settings: Settings, call: Mappin
     extra.update(call.get("extra_body") or {})
     if extra:
         params["extra_body"] = extra
+    check_room(params["model"], params["max_tokens"], settings["context_window"])
     return cast(MessageParams, params)

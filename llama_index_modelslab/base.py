@@ -41,6 +41,7 @@ from modelslab_core.params import MessageParams
 
 from ._convert import (
     StreamState,
+    asingle_tool_calls,
     to_chat_response,
     to_single_tool_call,
     to_stream_response,
@@ -95,6 +96,34 @@ def _private(llm: ModelsLab) -> dict[str, Any]:
     return private
 
 
+def _options(llm: ModelsLab) -> ClientOptions:
+    """The client settings of `llm` now (a changed one gets a new client from the cache)."""
+    key = _private(llm)["_api_key"]
+    return ClientOptions(
+        api_key=key.get_secret_value() if key is not None else None,
+        base_url=llm.base_url,
+        timeout=llm.timeout,
+        max_retries=llm.max_retries,
+        default_headers=dict(llm.default_headers) if llm.default_headers else None,
+        max_concurrent_requests=llm.max_concurrent_requests,
+    )
+
+
+def _settings(llm: ModelsLab) -> Settings:
+    """The request settings of `llm` now."""
+    return Settings(
+        model=llm.model,
+        max_tokens=llm.max_tokens,
+        context_window=llm.context_window,
+        temperature=llm.temperature,
+        top_p=llm.top_p,
+        top_k=llm.top_k,
+        stop_sequences=llm.stop_sequences,
+        thinking=llm.thinking,
+        extra_body=llm.additional_kwargs,
+    )
+
+
 class ModelsLab(FunctionCallingLLM):
     """A LlamaIndex LLM on ModelsLab's Messages API (`/api/v7/llm/v1/messages`): chat, streaming, tools.
 
@@ -113,9 +142,7 @@ class ModelsLab(FunctionCallingLLM):
     top_k: int | None = Field(default=None, gt=0, description="Sample from the k most likely tokens.")
     stop_sequences: list[str] | None = Field(default=None, description="Texts that end generation.")
     timeout: float = Field(default=60.0, gt=0, description="Seconds to wait for a response.")
-    max_retries: int = Field(
-        default=2, ge=0, description="Retries for 408/409/429/5xx and connection errors."
-    )
+    max_retries: int = Field(default=2, ge=0, description="Retries for 408/409/429/5xx, connection errors.")
     default_headers: dict[str, str] | None = Field(
         default=None, description="Headers sent with every request."
     )
@@ -159,7 +186,7 @@ class ModelsLab(FunctionCallingLLM):
         check_fields(kwargs, type(self).model_fields)
         super().__init__(model=model, **kwargs)
         self.api_key = api_key if api_key is not None else os.environ.get("MODELSLAB_API_KEY")
-        check_room(self.model, self.max_tokens, self.context_window or model_spec(self.model).context_window)
+        check_room(self.model, self.max_tokens, self.context_window)
 
     @property
     def api_key(self) -> SecretStr | None:
@@ -195,39 +222,22 @@ class ModelsLab(FunctionCallingLLM):
         """
         if type(self).metadata is not ModelsLab.metadata:  # a subclass computes its own metadata
             return super().to_payload()
-        key = (
-            self.class_name(),
-            self.model,
-            self.context_window,
-            self.max_tokens,
-            self.is_function_calling_model,
-        )
-        return dict(_payload(*key))
+        settings = (self.model, self.context_window, self.max_tokens, self.is_function_calling_model)
+        return dict(_payload(self.class_name(), *settings))
 
     # -- clients: built from the current settings on each call's first need, closed by close() / aclose() ----
-
-    def _options(self) -> ClientOptions:
-        key = _private(self)["_api_key"]
-        return ClientOptions(
-            api_key=key.get_secret_value() if key is not None else None,
-            base_url=self.base_url,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-            default_headers=dict(self.default_headers) if self.default_headers else None,
-            max_concurrent_requests=self.max_concurrent_requests,
-        )
 
     @property
     def client(self) -> Client:
         """The synchronous `modelslab_core.Client` for the current settings."""
         clients: ClientCache = _private(self)["_clients"]
-        return clients.client(self.http_client, **self._options())
+        return clients.client(self.http_client, **_options(self))
 
     @property
     def async_client(self) -> AsyncClient:
         """The running event loop's `modelslab_core.AsyncClient` for the current settings."""
         clients: ClientCache = _private(self)["_clients"]
-        return clients.async_client(self.async_http_client, **self._options())
+        return clients.async_client(self.async_http_client, **_options(self))
 
     def close(self) -> None:
         """Close the connection pools this LLM opened (injected http clients stay open); it stays usable."""
@@ -250,20 +260,7 @@ class ModelsLab(FunctionCallingLLM):
         await self.aclose()
 
     def _request(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> MessageParams:
-        settings = Settings(
-            model=self.model,
-            max_tokens=self.max_tokens,
-            temperature=self.temperature,
-            top_p=self.top_p,
-            top_k=self.top_k,
-            stop_sequences=self.stop_sequences,
-            thinking=self.thinking,
-            extra_body=self.additional_kwargs,
-        )
-        params = to_request(messages, settings, kwargs)
-        window = self.context_window or model_spec(params["model"]).context_window
-        check_room(params["model"], params["max_tokens"], window)
-        return params
+        return to_request(messages, _settings(self), kwargs)
 
     # -- the requests, undecorated: chat and complete each fire LlamaIndex's callbacks once ------------------
 
@@ -408,14 +405,7 @@ class ModelsLab(FunctionCallingLLM):
         gen = await super().astream_chat_with_tools(
             tools, user_msg, chat_history, verbose, allow_parallel_tool_calls, tool_required, **kwargs
         )
-        if allow_parallel_tool_calls:
-            return gen
-
-        async def single() -> ChatResponseAsyncGen:
-            async for response in gen:
-                yield to_single_tool_call(response)
-
-        return single()
+        return gen if allow_parallel_tool_calls else asingle_tool_calls(gen)
 
     def get_tool_calls_from_response(
         self, response: ChatResponse, error_on_no_tool_call: bool = True, **kwargs: Any

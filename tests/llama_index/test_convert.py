@@ -22,6 +22,7 @@ from llama_index.core.base.llms.types import (
 from llama_index.core.tools import FunctionTool
 
 from llama_index_modelslab import _state
+from llama_index_modelslab._params import Settings
 from llama_index_modelslab._convert import (
     StreamState,
     assistant_message,
@@ -204,7 +205,17 @@ def test_tool_choice(choice: Any, required: bool, expected: dict[str, Any]) -> N
 
 
 def test_request_merges_settings_call_overrides_and_extra_body() -> None:
-    settings = {"model": "m", "max_tokens": 100, "temperature": None, "top_k": 5, "extra_body": {"a": 1}}
+    settings = Settings(
+        model="m",
+        max_tokens=100,
+        context_window=None,
+        temperature=None,
+        top_p=None,
+        top_k=5,
+        stop_sequences=None,
+        thinking=None,
+        extra_body={"a": 1},
+    )
     call = {"max_tokens": 7, "formatted": True, "extra_body": {"b": 2}, "tools": [], "tool_choice": {"x": 1}}
     params = to_request([ChatMessage(role="system", content="S"), user("hi")], settings, call)
     assert params == {

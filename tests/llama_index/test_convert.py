@@ -22,7 +22,6 @@ from llama_index.core.base.llms.types import (
 from llama_index.core.tools import FunctionTool
 
 from llama_index_modelslab import _state
-from llama_index_modelslab._params import Settings
 from llama_index_modelslab._convert import (
     StreamState,
     assistant_message,
@@ -36,6 +35,7 @@ from llama_index_modelslab._convert import (
     to_wire_tools,
     tool_id,
 )
+from llama_index_modelslab._params import Settings
 from modelslab_core import (
     ContentBlockDeltaEvent,
     ContentBlockStartEvent,

@@ -369,7 +369,7 @@ def _response_metadata(message: Message) -> JSONObject:
         "model_name": message.model,
         "stop_reason": message.stop_reason,
         "stop_sequence": message.stop_sequence,
-        "usage": message.usage.model_dump(exclude_none=True),
+        **({"usage": message.usage.model_dump(exclude_none=True)} if message.usage is not None else {}),
         "model_provider": PROVIDER,
     }
 
@@ -413,7 +413,7 @@ def to_ai_message(message: Message, *, as_blocks: bool = False) -> AIMessage:
         content=content,
         additional_kwargs=extra,
         tool_calls=tool_calls,
-        usage_metadata=to_usage_metadata(message.usage),
+        usage_metadata=to_usage_metadata(message.usage) if message.usage is not None else None,
         response_metadata=_response_metadata(message),
     )
 

@@ -50,7 +50,7 @@ class UsageSource(Protocol):
     """What `to_chunk` reads at the end: the stream's merged usage (`MessageStream.usage`)."""
 
     @property
-    def usage(self) -> Usage: ...
+    def usage(self) -> Usage | None: ...
 
 
 class ChunkState:
@@ -210,7 +210,7 @@ def _stop(state: ChunkState, wire_index: int) -> AIMessageChunk | None:
     return None
 
 
-def _last(state: ChunkState, usage: Usage) -> AIMessageChunk:
+def _last(state: ChunkState, usage: Usage | None) -> AIMessageChunk:
     """The closing chunk: usage (once per stream) and the response metadata."""
     metadata: JSONObject = {"model_provider": PROVIDER}
     if state.start is not None:
@@ -218,10 +218,11 @@ def _last(state: ChunkState, usage: Usage) -> AIMessageChunk:
     stop = state.stop.delta if state.stop is not None else None
     metadata["stop_reason"] = stop.stop_reason if stop else None
     metadata["stop_sequence"] = stop.stop_sequence if stop else None
-    metadata["usage"] = usage.model_dump(exclude_none=True)
+    if usage is not None:  # a server that reported no usage gets none, not zeros
+        metadata["usage"] = usage.model_dump(exclude_none=True)
     return AIMessageChunk(
         content=[] if state.as_blocks else "",
-        usage_metadata=to_usage_metadata(usage),
+        usage_metadata=to_usage_metadata(usage) if usage is not None else None,
         response_metadata=metadata,
         chunk_position="last",
     )

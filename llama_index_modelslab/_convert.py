@@ -77,6 +77,8 @@ def _merge_usage(state: StreamState, usage: Mapping[str, Any]) -> None:
 def to_chat_response(message: Message) -> ChatResponse:
     """A whole answer as a `ChatResponse`: raw is the message as JSON, usage is in additional_kwargs."""
     raw = message.model_dump(mode="json")
+    if message.usage is None:  # the server reported none: absent, not zero
+        del raw["usage"]
     content = message.content
     if (
         len(content) == 1
@@ -87,13 +89,14 @@ def to_chat_response(message: Message) -> ChatResponse:
         # directly (this is half the adapter's own cost of a `chat` call otherwise).
         text = content[0].text
         chat_message = assistant_message([TextBlock(text=text)] if text else [], {})
-        usage = _counts(raw["usage"])
+        usage = _counts(raw.get("usage") or {})
     else:
-        chat_message, usage = _whole_answer(message, raw["usage"])
+        chat_message, usage = _whole_answer(message, raw.get("usage") or {})
+    extra: dict[str, Any] = {"usage": usage} if message.usage is not None else {}
     return ChatResponse(
         message=chat_message,
         raw=raw,
-        additional_kwargs={"usage": usage, "stop_reason": message.stop_reason},
+        additional_kwargs={**extra, "stop_reason": message.stop_reason},
     )
 
 
@@ -170,8 +173,9 @@ def to_stream_response(event: StreamEvent, state: StreamState) -> ChatResponse |
         state.stop_reason = event.delta.stop_reason or state.stop_reason
         return state.final()
     if isinstance(event, MessageStartEvent):
-        state.id, state.model = event.message.id, event.message.model
-        _merge_usage(state, event.message.usage.model_dump(exclude_none=True))
+        state.id, state.model = event.message.id or "", event.message.model or ""
+        if event.message.usage is not None:
+            _merge_usage(state, event.message.usage.model_dump(exclude_none=True))
     return None  # message_stop, ping and unknown events change nothing; errors are raised by the core
 
 

@@ -229,6 +229,8 @@ class StreamState:
 
     def final(self) -> ChatResponse:
         """The closing response: raw and additional_kwargs carry the merged usage and stop_reason."""
+        raw: Wire = {"id": self.id, "model": self.model, "stop_reason": self.stop_reason}
+        if not self.usage:  # the server reported no usage: absent, not zero
+            return self.response("", raw, stop_reason=self.stop_reason)
         usage = dict(self.usage)
-        raw = {"id": self.id, "model": self.model, "stop_reason": self.stop_reason, "usage": usage}
-        return self.response("", raw, usage=usage, stop_reason=self.stop_reason)
+        return self.response("", {**raw, "usage": usage}, usage=usage, stop_reason=self.stop_reason)

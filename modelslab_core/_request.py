@@ -126,7 +126,8 @@ def _block(path: str, block: Any) -> Any:
         )
     if kind == "text":
         text = block.get("text")
-        if not isinstance(text, str) or not text.strip():
+        # only "" is refused: ModelsLab answered a recorded request with " " next to a tool_use block
+        if not isinstance(text, str) or not text:
             raise ValueError(f"{path}.text must be a non-empty string (drop empty text blocks), got {text!r}")
     elif kind == "image":
         source = block.get("source")
@@ -175,11 +176,7 @@ def _messages(messages: Any) -> list[dict[str, Any]]:
         if "content" not in message:
             raise ValueError(f"messages[{i}].content is missing")
         content = message["content"]
-        if (
-            isinstance(content, str)
-            and not content.strip()
-            and not (i == len(messages) - 1 and role == "assistant")
-        ):
+        if isinstance(content, str) and not content and not (i == len(messages) - 1 and role == "assistant"):
             # the API accepts empty content only in a final assistant turn (a prefill)
             raise ValueError(f"messages[{i}].content must not be empty, got {content!r}")
         result.append({**message, "content": _content(f"messages[{i}].content", content)})
@@ -280,6 +277,22 @@ def build_body(
             raise ValueError(f"extra_body must be a dict, got {type(extra_body).__name__}")
         body.update(extra_body)
     return body
+
+
+COUNT_FIELDS = ("model", "messages", "system", "tools", "tool_choice", "extra_body")
+"""What `count_tokens` takes: ModelsLab documents `model`, `messages` and `system`; `tools` (with its
+`tool_choice`) and `extra_body` are sent only when the caller passes them."""
+
+
+def build_count_body(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The body of a count_tokens request: documented fields only, or a `TypeError` naming the stray one."""
+    for name in params:
+        if name not in COUNT_FIELDS:
+            raise TypeError(
+                f"count_tokens() got {name!r}, which it does not count: it takes {', '.join(COUNT_FIELDS)} "
+                f"(drop {name!r}; sampling settings and max_tokens do not change the input tokens)"
+            )
+    return build_body(count_only=True, max_tokens=None, **params)
 
 
 def encode_body(body: Mapping[str, Any]) -> bytes:

@@ -23,13 +23,14 @@ from .types import (
     STREAM_EVENT_ADAPTER,
     ErrorEvent,
     Message,
+    MessageStartEvent,
     StreamEvent,
     TextBlock,
     ThinkingBlock,
     ToolUseBlock,
 )
 
-__all__ = ["StreamState", "parse_body", "status_error"]
+__all__ = ["StreamState", "parse_body", "status_error", "with_model"]
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -82,6 +83,13 @@ def parse_body(status_code: int, headers: Mapping[str, str], content: bytes, mod
         ) from exc
 
 
+def with_model(message: Message, model: str | None) -> Message:
+    """`message`, naming the requested `model` when the reply named none (ModelsLab's may not)."""
+    if message.model is not None or model is None:
+        return message
+    return message.model_copy(update={"model": model})
+
+
 class StreamState:
     """Decoder plus accumulator for one SSE body: chunks in, events out; the sync and async streams share it.
 
@@ -97,15 +105,20 @@ class StreamState:
         "decoder",
         "events_seen",
         "headers",
+        "model",
         "status_code",
     )
 
-    def __init__(self, status_code: int = 200, headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, status_code: int = 200, headers: Mapping[str, str] | None = None, *, model: str | None = None
+    ) -> None:
+        """`model` is the requested id, named in `message_start` when the server names none."""
         self.decoder = SSEDecoder()
         self.accumulator = MessageAccumulator()
         self.status_code = status_code
         self.headers: Mapping[str, str] = headers if headers is not None else {}
         self.events_seen = 0
+        self.model = model
         self._kind: str | None = None  # "sse" or "json", decided by the first non-blank byte
         self._json_body: list[bytes] = []
         self._finished = False  # finish() may be called again once the body is exhausted: it yields nothing
@@ -151,6 +164,8 @@ class StreamState:
         if isinstance(event, ErrorEvent) and event.request_id is None:  # the header names the request
             request_id = self.headers.get("request-id") or self.headers.get("x-request-id")
             event = event.model_copy(update={"request_id": request_id})
+        elif isinstance(event, MessageStartEvent) and event.message.model is None and self.model is not None:
+            event = event.model_copy(update={"message": with_model(event.message, self.model)})
         self.accumulator.feed(event)
         return event
 
@@ -160,7 +175,7 @@ class StreamState:
             return []
         if self._kind == "json":
             content = b"".join(self._json_body)
-            message = parse_body(self.status_code, self.headers, content, Message)
+            message = with_model(parse_body(self.status_code, self.headers, content, Message), self.model)
             self._finished = True
             return self._replay(message)
         events = []
@@ -196,7 +211,7 @@ class StreamState:
             {
                 "type": "message_delta",
                 "delta": {"stop_reason": message.stop_reason, "stop_sequence": message.stop_sequence},
-                "usage": message.usage.model_dump(),
+                "usage": message.usage.model_dump() if message.usage is not None else None,
             }
         )
         raw.append({"type": "message_stop"})

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import random
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -18,13 +20,18 @@ from .errors import (
     APIStatusError,
     APITimeoutError,
     ModelsLabError,
+    OverloadedError,
+    RateLimitError,
 )
-from .retry import RetryPolicy
+from .limiter import Lease, Limiter, LimiterChoice, Outcome, limiter_for
+from .retry import MAX_HONOURED_RETRY_AFTER, RetryPolicy, retry_after_seconds
 from .types import ModelInfo, StreamEvent
 
 logger = logging.getLogger("modelslab_core")
 
 ChunksT = TypeVar("ChunksT")
+
+MAX_FREE_REFUSALS = 50  # queue refusals one request may get before its policy's own retries take over
 
 API_VERSION = "2023-06-01"  # the Anthropic-format version header ModelsLab documents as default
 
@@ -45,7 +52,12 @@ class Opened(Generic[ChunksT]):
     chunks: ChunksT
     state: StreamState
     pending: Iterator[StreamEvent]
+    lease: Lease | None = None
     closed: bool = False
+
+    def outcome(self) -> Outcome:
+        """How the stream's slot ends: answered when the whole message arrived."""
+        return "ok" if self.state.accumulator.complete else "failed"
 
 
 def map_transport_error(exc: httpx.HTTPError) -> ModelsLabError:
@@ -70,6 +82,7 @@ class ClientConfig:
     max_concurrent_requests: int | None
     headers: Mapping[str, str] = field(repr=False)
     limits: httpx.Limits
+    limiter: Limiter | None = field(repr=False)
 
     @classmethod
     def create(
@@ -82,6 +95,7 @@ class ClientConfig:
         default_headers: Mapping[str, str] | None,
         auth: str,
         max_concurrent_requests: int | None,
+        limiter: LimiterChoice = "adaptive",
     ) -> ClientConfig:
         if auth not in ("x-api-key", "bearer"):
             raise ValueError(f"auth must be 'x-api-key' or 'bearer', got {auth!r}")
@@ -114,15 +128,17 @@ class ClientConfig:
         else:
             headers["x-api-key"] = key
         pool = max(max_concurrent_requests or 100, 1)
+        base = resolve_base_url(base_url)
         return cls(
             api_key=SecretStr(key),
-            base_url=resolve_base_url(base_url),
+            base_url=base,
             timeout=timeout,
             policy=RetryPolicy(max_retries=max_retries),
             auth=auth,
             max_concurrent_requests=max_concurrent_requests,
             headers=headers,
             limits=httpx.Limits(max_connections=pool, max_keepalive_connections=min(pool, 100)),
+            limiter=limiter_for(limiter, key, base),
         )
 
     def request(self, method: str, path: str, body: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -153,3 +169,56 @@ class ClientConfig:
         delay = self.policy.delay(attempt, headers, body)
         logger.debug("retrying in %.2fs after attempt %d failed: %s", delay, attempt + 1, error)
         return delay
+
+
+def outcome_of(error: BaseException | None) -> Outcome:
+    """What a request's end tells the limiter: a 429 or 529 is congestion, any other failure is not."""
+    if error is None:
+        return "ok"
+    return "congested" if isinstance(error, (RateLimitError, OverloadedError)) else "failed"
+
+
+@dataclass
+class Attempts:
+    """One request's retries: those its policy counts, and the free ones after the account's queue said no.
+
+    A 429 is the account's queue limit (ModelsLab documents no other): with a limiter, it is retried without
+    using up `max_retries`. While other requests of the limiter hold slots, the retry waits for one of them to
+    finish (in `acquire`); alone, it waits as long as a header of the response says (`retry-after-ms`,
+    `Retry-After`), else a short backoff scaled to how long requests hold a slot: the body's `retry_after`
+    is the platform's one value for every 429 (30 s in its docs), not a measure of this queue. Free
+    retries stop once the refusals of one request have lasted longer than its read timeout (or numbered 50): the policy's own
+    retries (and the server's wait hints) then take over, so nothing waits forever.
+    """
+
+    config: ClientConfig
+    attempt: int = 0
+    refused_since: float | None = None
+    refusals: int = 0
+
+    def delay(self, exc: BaseException, response: httpx.Response | None) -> float:
+        """Seconds to wait before the next attempt; raises the mapped error when there is none."""
+        limiter = self.config.limiter
+        if limiter is not None and isinstance(exc, RateLimitError) and not _refuses_retry(response):
+            now = time.monotonic()
+            if self.refused_since is None:
+                self.refused_since = now
+            if self.refusals < MAX_FREE_REFUSALS and now - self.refused_since <= (
+                self.config.timeout.read or 60.0
+            ):
+                self.refusals += 1
+                if limiter.in_flight:
+                    return 0.0
+                hint = retry_after_seconds(response.headers if response is not None else None)
+                if hint is not None and hint <= MAX_HONOURED_RETRY_AFTER:
+                    return hint
+                base = limiter.service_time / 2 or 0.1
+                backoff = max(0.05, base) * 2.0 ** min(self.refusals - 1, 5)
+                return min(2.0, backoff) * (0.5 + random.random() / 2)
+        delay = self.config.retry_delay(exc, self.attempt, response)
+        self.attempt += 1
+        return delay
+
+
+def _refuses_retry(response: httpx.Response | None) -> bool:
+    return response is not None and response.headers.get("x-should-retry") == "false"

@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 
-from ._request import build_body
-from ._response import StreamState
-from ._shared import ModelList, Opened, TokenCount, map_transport_error
+from ._request import build_body, build_count_body
+from ._response import StreamState, with_model
+from ._shared import Attempts, ModelList, Opened, TokenCount, map_transport_error, outcome_of
 from .client import _ClientBase, _StreamView
 from .errors import ModelsLabError
 from .params import CountTokensParams, MessageParams, Unpack
@@ -41,9 +41,12 @@ class AsyncMessageStream(_StreamView):
         await self.aclose()
 
     async def aclose(self) -> None:
-        if self._opened is not None and not self._opened.closed:
-            self._opened.closed = True
-            await self._opened.response.aclose()
+        opened = self._opened
+        if opened is not None and not opened.closed:
+            opened.closed = True
+            await opened.response.aclose()
+            if opened.lease is not None and (limiter := self._client._config.limiter) is not None:
+                await limiter.arelease(opened.lease, opened.outcome())
             self._client._release()
 
     def __aiter__(self) -> AsyncIterator[StreamEvent]:
@@ -91,7 +94,7 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
         """Send one Messages request and return the whole answer."""
         body = build_body(**params)
         result: Message = await self._request("POST", "/v1/messages", body, Message)
-        return result
+        return with_model(result, body["model"])
 
     def stream(self, **params: Unpack[MessageParams]) -> AsyncMessageStream:
         """Stream one Messages request: `async with client.stream(...) as stream: async for event in ...`."""
@@ -99,8 +102,14 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
         return AsyncMessageStream(self, body)
 
     async def count_tokens(self, **params: Unpack[CountTokensParams]) -> int:
-        """Input tokens the request would use (`POST /v1/messages/count_tokens`)."""
-        body = build_body(count_only=True, max_tokens=None, **params)
+        """Input tokens the request would use (`POST /v1/messages/count_tokens`).
+
+        Counted: the `system` prompt and the `messages` (text, images, tool calls and results), plus the tool
+        definitions when `tools` is given. ModelsLab documents `model`, `messages` and `system` only, so the
+        body holds those, and `tools` / `tool_choice` / `extra_body` only when passed; any other field (such
+        as `max_tokens` or `temperature`) is a `TypeError`, raised before any request.
+        """
+        body = build_count_body(params)
         result: TokenCount = await self._request("POST", "/v1/messages/count_tokens", body, TokenCount)
         return result.input_tokens
 
@@ -111,50 +120,66 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
 
     async def _request(self, method: str, path: str, body: dict[str, Any] | None, model: Any) -> Any:
         request = self._config.request(method, path, body)
-        attempt = 0
+        attempts = Attempts(self._config)
+        limiter = self._config.limiter
         await self._acquire()
         try:
             while True:
                 response = None
+                lease = await limiter.aacquire() if limiter else None
                 try:
                     response = await self._http.request(**request)
-                    return self._config.parse(response, model)
+                    result = self._config.parse(response, model)
                 except (httpx.HTTPError, ModelsLabError) as exc:
-                    delay = self._config.retry_delay(exc, attempt, response)
+                    if limiter and lease:
+                        await limiter.arelease(lease, outcome_of(exc))
+                    delay = attempts.delay(exc, response)
+                except BaseException:  # cancelled: the slot goes back
+                    if limiter and lease:
+                        await limiter.arelease(lease, "failed")
+                    raise
+                else:
+                    if limiter and lease:
+                        await limiter.arelease(lease, "ok")
+                    return result
                 await _asleep(delay)
-                attempt += 1
         finally:
             self._release()
 
     async def _open_stream(self, body: dict[str, Any]) -> Opened[AsyncIterator[bytes]]:
         request = self._config.request("POST", "/v1/messages", body)
-        attempt = 0
-        response = None
+        attempts = Attempts(self._config)
+        limiter = self._config.limiter
+        response = lease = None
         await self._acquire()
         try:
             while True:
                 response = None
+                lease = await limiter.aacquire() if limiter else None
                 try:
                     response = await self._http.send(self._http.build_request(**request), stream=True)
                     if response.status_code >= 400:
                         await response.aread()
                         self._config.parse(response, Message)
                     chunks = response.aiter_bytes()
-                    state = StreamState(response.status_code, response.headers)
+                    state = StreamState(response.status_code, response.headers, model=body["model"])
                     pending = None
                     async for chunk in chunks:
                         if (pending := state.head(chunk)) is not None:
                             break
-                    return Opened(response, chunks, state, pending or iter(state.finish()))
+                    return Opened(response, chunks, state, pending or iter(state.finish()), lease)
                 except (httpx.HTTPError, ModelsLabError) as exc:
                     if response is not None:
                         await response.aclose()
-                    delay = self._config.retry_delay(exc, attempt, response)
+                    if limiter and lease:
+                        await limiter.arelease(lease, outcome_of(exc))
+                    delay = attempts.delay(exc, response)
                 await _asleep(delay)
-                attempt += 1
-        except BaseException:  # given up, or cancelled: the slot and the connection go back
+        except BaseException:  # given up, or cancelled: the slots and the connection go back
             if response is not None:
                 await response.aclose()
+            if limiter and lease:
+                await limiter.arelease(lease, "failed")
             self._release()
             raise
 

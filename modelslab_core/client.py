@@ -14,16 +14,19 @@ from typing import Any, Generic, Literal, TypeVar
 
 import httpx
 
-from ._request import build_body
-from ._response import StreamState
+from ._request import build_body, build_count_body
+from ._response import StreamState, with_model
 from ._shared import (
+    Attempts,
     ClientConfig,
     ModelList,
     Opened,
     TokenCount,
     map_transport_error,
+    outcome_of,
 )
 from .errors import ModelsLabError
+from .limiter import Limiter, LimiterChoice
 from .params import CountTokensParams, MessageParams, Unpack
 from .types import Message, ModelInfo, StreamEvent, Usage
 
@@ -45,9 +48,10 @@ class _StreamView:
         return self._state.accumulator.text if self._state else ""
 
     @property
-    def usage(self) -> Usage:
-        """Usage so far: `message_start`'s counts overlaid with every non-null `message_delta` field."""
-        return self._state.accumulator.usage if self._state else Usage()
+    def usage(self) -> Usage | None:
+        """Usage so far: `message_start`'s counts overlaid with every non-null `message_delta` field; None
+        while the server has reported none."""
+        return self._state.accumulator.usage if self._state else None
 
     @property
     def current_message(self) -> Message:
@@ -76,9 +80,12 @@ class MessageStream(_StreamView):
         self.close()
 
     def close(self) -> None:
-        if self._opened is not None and not self._opened.closed:
-            self._opened.closed = True
-            self._opened.response.close()
+        opened = self._opened
+        if opened is not None and not opened.closed:
+            opened.closed = True
+            opened.response.close()
+            if opened.lease is not None and (limiter := self._client._config.limiter) is not None:
+                limiter.release(opened.lease, opened.outcome())
             self._client._release()
 
     def __iter__(self) -> Iterator[StreamEvent]:
@@ -127,9 +134,11 @@ class _ClientBase(Generic[HttpT]):
         http_client: HttpT | None = None,
         auth: AuthStyle = "x-api-key",
         max_concurrent_requests: int | None = None,
+        limiter: LimiterChoice = "adaptive",
     ) -> None:
         """`http_client` is an `httpx.Client` for `Client`, an `httpx.AsyncClient` for `AsyncClient`; it is
-        used as is and never closed here. Without one, the client keeps a pool of its own."""
+        used as is and never closed here. Without one, the client keeps a pool of its own. `limiter` shares
+        the account's concurrency with every client of the same key (see `modelslab_core.limiter`)."""
         self._config = ClientConfig.create(
             api_key=api_key,
             base_url=base_url,
@@ -138,6 +147,7 @@ class _ClientBase(Generic[HttpT]):
             default_headers=default_headers,
             auth=auth,
             max_concurrent_requests=max_concurrent_requests,
+            limiter=limiter,
         )
         self._owns_http = http_client is None
         self._connect(http_client)
@@ -148,6 +158,11 @@ class _ClientBase(Generic[HttpT]):
     @property
     def base_url(self) -> str:
         return self._config.base_url
+
+    @property
+    def limiter(self) -> Limiter | None:
+        """The limiter this client's requests wait on (shared by every client of the account), or None."""
+        return self._config.limiter
 
     @property
     def max_retries(self) -> int:
@@ -169,7 +184,7 @@ class Client(_ClientBase[httpx.Client]):
         """Send one Messages request and return the whole answer."""
         body = build_body(**params)
         result: Message = self._request("POST", "/v1/messages", body, Message)
-        return result
+        return with_model(result, body["model"])
 
     def stream(self, **params: Unpack[MessageParams]) -> MessageStream:
         """Stream one Messages request: `with client.stream(...) as stream: for event in stream: ...`."""
@@ -177,8 +192,14 @@ class Client(_ClientBase[httpx.Client]):
         return MessageStream(self, body)
 
     def count_tokens(self, **params: Unpack[CountTokensParams]) -> int:
-        """Input tokens the request would use (`POST /v1/messages/count_tokens`)."""
-        body = build_body(count_only=True, max_tokens=None, **params)
+        """Input tokens the request would use (`POST /v1/messages/count_tokens`).
+
+        Counted: the `system` prompt and the `messages` (text, images, tool calls and results), plus the tool
+        definitions when `tools` is given. ModelsLab documents `model`, `messages` and `system` only, so the
+        body holds those, and `tools` / `tool_choice` / `extra_body` only when passed; any other field (such
+        as `max_tokens` or `temperature`) is a `TypeError`, raised before any request.
+        """
+        body = build_count_body(params)
         result: TokenCount = self._request("POST", "/v1/messages/count_tokens", body, TokenCount)
         return result.input_tokens
 
@@ -189,50 +210,66 @@ class Client(_ClientBase[httpx.Client]):
 
     def _request(self, method: str, path: str, body: dict[str, Any] | None, model: Any) -> Any:
         request = self._config.request(method, path, body)
-        attempt = 0
+        attempts = Attempts(self._config)
+        limiter = self._config.limiter
         self._acquire()
         try:
             while True:
                 response = None
+                lease = limiter.acquire() if limiter else None
                 try:
                     response = self._http.request(**request)
-                    return self._config.parse(response, model)
+                    result = self._config.parse(response, model)
                 except (httpx.HTTPError, ModelsLabError) as exc:
-                    delay = self._config.retry_delay(exc, attempt, response)
+                    if limiter and lease:
+                        limiter.release(lease, outcome_of(exc))
+                    delay = attempts.delay(exc, response)
+                except BaseException:
+                    if limiter and lease:
+                        limiter.release(lease, "failed")
+                    raise
+                else:
+                    if limiter and lease:
+                        limiter.release(lease, "ok")
+                    return result
                 _sleep(delay)
-                attempt += 1
         finally:
             self._release()
 
     def _open_stream(self, body: dict[str, Any]) -> Opened[Iterator[bytes]]:
         request = self._config.request("POST", "/v1/messages", body)
-        attempt = 0
-        response = None
+        attempts = Attempts(self._config)
+        limiter = self._config.limiter
+        response = lease = None
         self._acquire()
         try:
             while True:
                 response = None
+                lease = limiter.acquire() if limiter else None
                 try:
                     response = self._http.send(self._http.build_request(**request), stream=True)
                     if response.status_code >= 400:
                         response.read()
                         self._config.parse(response, Message)
                     chunks = response.iter_bytes()
-                    state = StreamState(response.status_code, response.headers)
+                    state = StreamState(response.status_code, response.headers, model=body["model"])
                     pending = None
                     for chunk in chunks:
                         if (pending := state.head(chunk)) is not None:
                             break
-                    return Opened(response, chunks, state, pending or iter(state.finish()))
+                    return Opened(response, chunks, state, pending or iter(state.finish()), lease)
                 except (httpx.HTTPError, ModelsLabError) as exc:
                     if response is not None:
                         response.close()
-                    delay = self._config.retry_delay(exc, attempt, response)
+                    if limiter and lease:
+                        limiter.release(lease, outcome_of(exc))
+                    delay = attempts.delay(exc, response)
                 _sleep(delay)
-                attempt += 1
-        except BaseException:  # given up, or interrupted: the slot and the connection go back
+        except BaseException:  # given up, or interrupted: the slots and the connection go back
             if response is not None:
                 response.close()
+            if limiter and lease:
+                limiter.release(lease, "failed")
             self._release()
             raise
 

@@ -26,6 +26,7 @@ import httpx
 
 from .async_client import AsyncClient
 from .client import AuthStyle, Client
+from .limiter import LimiterChoice
 from .params import Unpack
 
 __all__ = ["ClientCache", "ClientOptions"]
@@ -43,6 +44,7 @@ class ClientOptions(TypedDict, total=False):
     default_headers: Mapping[str, str] | None
     auth: AuthStyle
     max_concurrent_requests: int | None
+    limiter: LimiterChoice
 
 
 @dataclass

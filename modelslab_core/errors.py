@@ -14,13 +14,19 @@ ModelsLabError
     ├── NotFoundError               404 not_found_error
     ├── RequestTooLargeError        413 request_too_large
     ├── RateLimitError              429 rate_limit_error
-    └── InternalServerError         500 api_error, and any other 5xx
-        ├── ServiceUnavailableError 503
-        └── OverloadedError         529 overloaded_error
+    ├── InternalServerError         500 api_error, and any other 5xx
+    │   ├── ServiceUnavailableError 503
+    │   └── OverloadedError         529 overloaded_error
+    └── ProviderError               HTTP 200 {"status": "error", "message": "Provider returned error"}
 ```
 
 The same class is raised however the failure arrived: `error.type` decides when the server names one, the
-HTTP status otherwise. Messages quote the server's own words. Nothing here ever holds the API key.
+HTTP status otherwise. Behind HTTP 200 (or in a stream, where there is no status of its own) the body decides:
+its `error.type`, its `code` (a number or a numeric string, as ModelsLab's OpenAPI types it), a `retry_after`
+(the queue is full: 429), or words naming a client mistake (an invalid key, insufficient credits, an invalid
+request keep their 4xx class). An error body behind 200 that names none of these is a `ProviderError`: the
+upstream model provider failed, which usually passes, so it is retried like a 5xx. Messages quote the server's
+own words. Nothing here ever holds the API key.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ __all__ = [
     "NotFoundError",
     "OverloadedError",
     "PermissionDeniedError",
+    "ProviderError",
     "RateLimitError",
     "RequestTooLargeError",
     "ServiceUnavailableError",
@@ -134,6 +141,13 @@ class OverloadedError(InternalServerError):
     """529: the API is temporarily overloaded."""
 
 
+class ProviderError(APIStatusError):
+    """An error body behind HTTP 200 that names no client mistake ("Provider returned error").
+
+    The upstream model provider failed; that usually passes, so it is retried like a 5xx. `status_code` is the
+    HTTP status the server sent (200)."""
+
+
 _BY_STATUS: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
     401: AuthenticationError,
@@ -161,6 +175,24 @@ _STATUS_BY_TYPE: dict[str, int] = {
 }
 
 
+# Words of an error message behind HTTP 200 that name a client mistake (first match wins): no retry can help.
+_STATUS_BY_WORDS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (
+        401,
+        ("api key", "api_key", "apikey", "invalid key", "unauthorized", "unauthenticated", "authentication"),
+    ),
+    (402, ("insufficient", "credit", "balance", "billing", "payment required")),
+    (403, ("permission", "forbidden")),
+    (404, ("not found", "does not exist")),
+    (429, ("rate limit", "too many requests")),
+    (
+        400,
+        ("invalid request", "invalid_request", "bad request", "is required", "must be", "validation",
+         "invalid parameter", "not supported", "unsupported"),
+    ),
+)  # fmt: skip
+
+
 def quote(text: str | bytes, limit: int = 200) -> str:
     """The first `limit` characters of a server's answer, for an error message."""
     if isinstance(text, bytes):
@@ -178,6 +210,15 @@ def status_error_class(status_code: int, error_type: str | None = None) -> type[
     return InternalServerError if status_code >= 500 else APIStatusError
 
 
+def _error_code(value: Any) -> int | None:
+    """An error status from a body's `code`: an integer, or digits in a string ("401", the OpenAPI's type)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    return value if isinstance(value, int) and 400 <= value <= 599 else None
+
+
 def _error_fields(body: Any) -> tuple[str | None, str | None, int | None]:
     """(error type, message, status) from any of ModelsLab's error shapes, or Nones."""
     if not isinstance(body, dict):
@@ -185,17 +226,24 @@ def _error_fields(body: Any) -> tuple[str | None, str | None, int | None]:
     error = body.get("error")
     if isinstance(error, dict):
         kind, text = error.get("type"), error.get("message")
-        code = error.get("code")
         return (
             kind if isinstance(kind, str) else None,
             str(text) if text is not None else None,
-            code if isinstance(code, int) else None,
+            _error_code(error.get("code")),
         )
     if isinstance(error, str):
         return None, error, None
     text = body.get("message", body.get("messege"))
     code = body.get("code", body.get("status_code"))
-    return None, str(text) if text is not None else None, code if isinstance(code, int) else None
+    return None, str(text) if text is not None else None, _error_code(code)
+
+
+def _status_from_words(text: str | None) -> int | None:
+    lowered = (text or "").lower()
+    for status, words in _STATUS_BY_WORDS:
+        if any(word in lowered for word in words):
+            return status
+    return None
 
 
 def is_error_body(body: Any) -> bool:
@@ -212,15 +260,19 @@ def error_from_body(
     kind, text, code = _error_fields(body)
     effective = status_code
     if status_code < 400:  # an error behind HTTP 200: let the body say what it was
-        effective = _STATUS_BY_TYPE.get(kind or "", code if code and code >= 400 else status_code)
+        effective = _STATUS_BY_TYPE.get(kind or "", code or status_code)
         if effective < 400 and isinstance(body, dict) and "retry_after" in body:
             effective = 429  # ModelsLab's queue-full answer carries retry_after
+        if effective < 400:
+            effective = _status_from_words(text) or status_code
     if request_id is None and isinstance(body, dict) and isinstance(body.get("request_id"), str):
         request_id = body["request_id"]
-    cls = status_error_class(effective, kind)
+    cls = status_error_class(effective, kind) if effective >= 400 else ProviderError
     if text is None:
         text = quote(raw) if raw is not None else "no message"
     label = f"{effective} {kind}" if kind else str(effective)
+    if cls is ProviderError:
+        label = f"behind HTTP {effective}, the upstream provider failed" + (f" ({kind})" if kind else "")
     suffix = f" (request_id {request_id})" if request_id else ""
     return cls(
         f"ModelsLab API error {label}: {text}{suffix}",

@@ -9,18 +9,33 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from .errors import APIConnectionError, APIResponseValidationError, APIStatusError, ModelsLabError
+from .errors import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    ModelsLabError,
+    ProviderError,
+)
 
 __all__ = ["RetryPolicy", "retry_after_seconds"]
 
 RETRY_STATUSES = frozenset({408, 409, 429})
 MAX_HONOURED_RETRY_AFTER = 60.0  # a longer server hint falls back to our own backoff, as other SDKs do
+_UNIX_TIME_FLOOR = 1e9  # 2001-09-09: an X-RateLimit-Reset below this is a number of seconds, not a time
 
 
 def retry_after_seconds(
     headers: Mapping[str, str] | None, body: Any = None, *, now: datetime | None = None
 ) -> float | None:
-    """The server's wait hint: `retry-after-ms`, `Retry-After` (seconds or date), or body `retry_after`."""
+    """The server's wait hint: `retry-after-ms`, `Retry-After` (seconds or date), `X-RateLimit-Reset`, or the
+    body's `retry_after`, in that order.
+
+    `X-RateLimit-Reset` is read as ModelsLab's own CLI reads it on a 429: the Unix time (seconds) the limit
+    resets, so the wait is `reset - now`, never negative (a value below 10^9 cannot be such a time: it is
+    taken as seconds to wait). It is ignored when `X-RateLimit-Remaining` says requests are left (the limit it
+    describes is not what refused this one).
+    """
+    now = now or datetime.now(timezone.utc)
     if headers:
         lowered = {k.lower(): v for k, v in headers.items()}
         if (ms := _number(lowered.get("retry-after-ms"))) is not None:
@@ -36,10 +51,22 @@ def retry_after_seconds(
             if when is not None:
                 if when.tzinfo is None:
                     when = when.replace(tzinfo=timezone.utc)
-                return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+                return max(0.0, (when - now).total_seconds())
+        if (reset := _rate_limit_reset(lowered, now)) is not None:
+            return reset
     if isinstance(body, dict):
         return _number(body.get("retry_after"))
     return None
+
+
+def _rate_limit_reset(lowered: Mapping[str, str], now: datetime) -> float | None:
+    reset = _number(lowered.get("x-ratelimit-reset"))
+    remaining = _number(lowered.get("x-ratelimit-remaining"))
+    if reset is None or (remaining is not None and remaining > 0):
+        return None
+    if reset < _UNIX_TIME_FLOOR:  # some servers send the seconds left rather than the time
+        return reset
+    return max(0.0, reset - now.timestamp())
 
 
 def _number(value: Any) -> float | None:
@@ -54,7 +81,8 @@ def _number(value: Any) -> float | None:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Exponential backoff with jitter on connection errors, 408, 409, 429 and >= 500 (529 included)."""
+    """Exponential backoff with jitter on connection errors, 408, 409, 429, >= 500 (529 included) and
+    `ProviderError` (an upstream failure behind HTTP 200)."""
 
     max_retries: int = 2
     initial_delay: float = 0.5
@@ -70,7 +98,7 @@ class RetryPolicy:
             hint = {k.lower(): v for k, v in headers.items()}.get("x-should-retry")
             if hint in ("true", "false"):
                 return hint == "true"
-        if isinstance(error, APIConnectionError):
+        if isinstance(error, (APIConnectionError, ProviderError)):
             return True
         # a status decides, whether the server said no in JSON or a proxy answered with an HTML page
         status = (
@@ -85,9 +113,10 @@ class RetryPolicy:
         body: Any = None,
         *,
         rand: float | None = None,
+        now: datetime | None = None,
     ) -> float:
         """Seconds to wait before retry number `attempt + 1`; the server's hint wins when it is sane."""
-        hint = retry_after_seconds(headers, body)
+        hint = retry_after_seconds(headers, body, now=now)
         if hint is not None and hint <= MAX_HONOURED_RETRY_AFTER:
             return hint
         base = min(self.initial_delay * 2.0**attempt, self.max_delay)

@@ -148,7 +148,7 @@ class MessageAccumulator:
     def __init__(self) -> None:
         self._start: Message | None = None
         self._blocks: dict[int, _Block] = {}
-        self._usage: dict[str, Any] = {}
+        self._usage: dict[str, Any] | None = None  # None until the server reports usage
         self._stop_reason: str | None = None
         self._stop_sequence: str | None = None
         self._delta_extra: dict[str, Any] = {}
@@ -168,7 +168,8 @@ class MessageAccumulator:
             if self._start is not None:
                 raise APIResponseValidationError("stream sent message_start twice")
             self._start = event.message
-            self._usage = event.message.usage.model_dump()
+            usage = event.message.usage
+            self._usage = usage.model_dump() if usage is not None else None
             self._stop_reason, self._stop_sequence = event.message.stop_reason, event.message.stop_sequence
         elif isinstance(event, ContentBlockStartEvent):
             self._require_start(event.type)
@@ -185,7 +186,8 @@ class MessageAccumulator:
             if event.usage is not None:
                 fields = event.usage.model_dump(exclude_none=True)
                 fields.update({k: v for k, v in (event.usage.model_extra or {}).items() if v is not None})
-                self._usage.update(fields)
+                if fields:
+                    self._usage = {**(self._usage or {}), **fields}
         elif isinstance(event, MessageStopEvent):
             self._require_start(event.type)
             self.complete = True
@@ -204,7 +206,7 @@ class MessageAccumulator:
                 "content": content,
                 "stop_reason": self._stop_reason,
                 "stop_sequence": self._stop_sequence,
-                "usage": Usage.model_validate(self._usage),
+                "usage": self.usage,
                 **self._delta_extra,
             }
         )
@@ -219,9 +221,10 @@ class MessageAccumulator:
         )
 
     @property
-    def usage(self) -> Usage:
-        """Usage so far: `message_start`'s, overlaid with every non-null `message_delta` field."""
-        return Usage.model_validate(self._usage)
+    def usage(self) -> Usage | None:
+        """Usage so far: `message_start`'s, overlaid with every non-null `message_delta` field; None while
+        the server has reported none."""
+        return Usage.model_validate(self._usage) if self._usage is not None else None
 
     def _require_start(self, kind: str) -> None:
         if self._start is None:

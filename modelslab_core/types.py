@@ -157,16 +157,21 @@ class Usage(_Wire):
 
 
 class Message(_Wire):
-    """An assistant message, as returned by `POST /v1/messages` or accumulated from a stream."""
+    """An assistant message, as returned by `POST /v1/messages` or accumulated from a stream.
 
-    id: str
+    `id`, `model`, `usage` and `stop_sequence` may be missing (ModelsLab's own function-calling example has no
+    `model` and no `usage`): the clients fill `model` with the requested id when the reply names none, and
+    leave `usage` None when the server reported none (absent, not zero).
+    """
+
+    id: str | None = None
     type: Literal["message"] = "message"
     role: Literal["assistant"] = "assistant"
     content: list[ContentBlock]
-    model: str
+    model: str | None = None
     stop_reason: str | None = None
     stop_sequence: str | None = None
-    usage: Usage = Usage()
+    usage: Usage | None = None
 
     @property
     def text(self) -> str:

@@ -27,6 +27,7 @@ from typing import Any
 import httpcore
 import pytest
 
+from modelslab_core import limiter
 from modelslab_core.testing import LocalServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -121,3 +122,10 @@ def recording_server(pytestconfig: pytest.Config) -> Iterator[LocalServer | None
     with LocalServer() as server, route_to_local_server(server), pytest.MonkeyPatch.context() as patch:
         patch.setenv("MODELSLAB_API_KEY", FAKE_KEY)
         yield server
+
+
+@pytest.fixture(autouse=True)
+def _fresh_account_limiters() -> Iterator[None]:
+    """Each test starts with no learnt account limit: the process-wide limiters are per account key."""
+    yield
+    limiter.forget_accounts()

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import math
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from importlib import metadata
@@ -15,7 +17,7 @@ from ._faults import ErrorReply, Plan, parse_faults, plan
 from ._http import Request, Response, Send
 from ._model import RequestError, count_input_tokens, generate, reply_to_json, validate
 from ._replay import ReplayCorpus
-from ._sse import stream_bytes
+from ._sse import BARE_FIELDS, stream_bytes
 
 __all__ = ["PREFIX", "SERVER_HEADER", "App", "ServerStats"]
 
@@ -209,7 +211,10 @@ class App:
             return _json_response({"input_tokens": count_input_tokens(body)}, fate)
         reply = generate(body)
         if not stream:
-            return _json_response(reply_to_json(reply), fate)
+            payload = reply_to_json(reply)
+            if fate.bare:
+                payload = {k: v for k, v in payload.items() if k not in BARE_FIELDS}
+            return _json_response(payload, fate)
         pieces = stream_bytes(reply, fate.stream)
         drop = len(pieces) // 2 if fate.drop else None
         return Response(
@@ -270,5 +275,9 @@ def _fault_error(error: ErrorReply, request_id: str) -> Response:
     response = _error(error.status, error.error_type, error.message, request_id)
     if error.retry_after is None:
         return response
+    if error.reset:  # Unix seconds, whole, as ModelsLab's CLI parses it; remaining 0 as its test sets it
+        reset = str(math.ceil(time.time() + error.retry_after))
+        limits = [("x-ratelimit-reset", reset), ("x-ratelimit-remaining", "0")]
+        return Response(response.status, [*response.headers, *limits], response.body)
     seconds = f"{error.retry_after:g}"
     return Response(response.status, [*response.headers, ("retry-after", seconds)], response.body)

@@ -3,7 +3,7 @@
 Syntax: ``NAME[:SECONDS][;key=K][;times=N][;retry-after=S]``, several faults joined by commas
 (``crlf, slow-stream:0.05``). A fault's key (``NAME`` or ``NAME;key=K``) names the counter the server keeps,
 so parallel tests give each test its own ``key`` and a ``-once`` fault fires once per key (``times=N``: N
-times).
+times). The README's "Faults" table says what each fault does.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ _ERRORS: Mapping[str, tuple[int, str, str]] = {
     "rate-limit": (429, "rate_limit_error", "Rate limit exceeded (injected by the local server)"),
     "overloaded": (529, "overloaded_error", "Overloaded"),
     "server-error": (500, "api_error", "Internal server error (injected by the local server)"),
+    # the header ModelsLab's own CLI reads on a 429 (X-RateLimit-Reset, Unix seconds) instead of retry-after
+    "rate-limit-reset": (429, "rate_limit_error", "Rate limit exceeded (injected by the local server)"),
 }
 _STREAM_SHAPES: Mapping[str, Callable[[StreamOptions], StreamOptions]] = {
     "sse-error": lambda o: replace(o, error_after=2),
@@ -31,6 +33,8 @@ _STREAM_SHAPES: Mapping[str, Callable[[StreamOptions], StreamOptions]] = {
     "no-event-lines": lambda o: replace(o, event_lines=False),
 }
 _OTHERS = (
+    "bare-reply",
+    "provider-error-once",
     "error-body-200",
     "error-body-200-sse",
     "html-502",
@@ -67,6 +71,8 @@ class ErrorReply:
     error_type: str
     message: str
     retry_after: float | None = None
+    reset: bool = False
+    """Send ``x-ratelimit-reset`` (now + ``retry_after``, Unix seconds) instead of ``retry-after``."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,8 @@ class Plan:
     error: ErrorReply | None = None
     body: str = "normal"
     """``normal``, ``error-body-200``, ``error-body-200-sse``, ``html-502`` or ``malformed-json``."""
+    bare: bool = False
+    """Replies without ``model``, ``usage`` and ``stop_sequence`` (ModelsLab's function-calling example)."""
     drop: bool = False
     head_delay: float = 0.0
     pause: float = 0.0
@@ -125,7 +133,8 @@ def plan(faults: list[Fault], seen: Mapping[str, int]) -> Plan:
             if result.error is None and (not once or seen.get(fault.key, 0) < fault.times):
                 status, kind, message = _ERRORS[base]
                 retry = fault.retry_after if status in (429, 529) else None
-                result = replace(result, error=ErrorReply(status, kind, message, retry))
+                reset = base == "rate-limit-reset"
+                result = replace(result, error=ErrorReply(status, kind, message, retry, reset))
         elif fault.name in _STREAM_SHAPES:
             result = replace(result, stream=_STREAM_SHAPES[fault.name](result.stream))
         elif fault.name == "slow-headers":
@@ -134,6 +143,11 @@ def plan(faults: list[Fault], seen: Mapping[str, int]) -> Plan:
             result = replace(result, pause=fault.seconds)
         elif fault.name == "drop-mid-stream":
             result = replace(result, drop=True)
+        elif fault.name == "bare-reply":
+            result = replace(result, bare=True, stream=replace(result.stream, bare=True))
+        elif fault.name == "provider-error-once":
+            if seen.get(fault.key, 0) < fault.times:  # the 200 error body: JSON, or an SSE line in a stream
+                result = replace(result, body="error-body-200-sse")
         elif fault.name == "malformed-json":
             result = replace(result, body=fault.name, stream=replace(result.stream, malformed=True))
         else:

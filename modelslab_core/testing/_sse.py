@@ -13,7 +13,7 @@ from typing import Literal
 
 from ._model import Reply, TextBlock, block_to_json, usage_to_json
 
-__all__ = ["StreamOptions", "encode_events", "reply_events", "stream_bytes"]
+__all__ = ["BARE_FIELDS", "StreamOptions", "encode_events", "reply_events", "stream_bytes"]
 
 UsageMode = Literal["both", "start-only", "delta-only"]
 Event = tuple[str, str]
@@ -22,6 +22,8 @@ Event = tuple[str, str]
 _PING = '{"type": "ping"}'
 _ERROR = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded", "details": None}}
 _JSON_PIECE = 12
+BARE_FIELDS = ("model", "usage", "stop_sequence")
+"""What ModelsLab's function-calling example reply lacks: the ``bare-reply`` fault leaves these out."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,8 @@ class StreamOptions:
     truncate: bool = False
     error_after: int | None = None
     malformed: bool = False
+    bare: bool = False
+    """No ``model``, ``usage`` or ``stop_sequence`` in ``message_start``, no usage in ``message_delta``."""
 
 
 def _dumps(obj: object) -> str:
@@ -78,6 +82,8 @@ def reply_events(reply: Reply, options: StreamOptions = StreamOptions()) -> list
         "stop_sequence": None,
         "usage": start_usage,
     }
+    if options.bare:
+        message = {k: v for k, v in message.items() if k not in BARE_FIELDS}
     events: list[Event] = [("message_start", _dumps({"type": "message_start", "message": message}))]
     if options.unknown_events:
         events.append(
@@ -119,7 +125,10 @@ def reply_events(reply: Reply, options: StreamOptions = StreamOptions()) -> list
         events.append(("error", _dumps(_ERROR)))
         return events
     stop = {"stop_reason": reply.stop_reason, "stop_sequence": reply.stop_sequence}
-    events.append(("message_delta", _dumps({"type": "message_delta", "delta": stop, "usage": delta_usage})))
+    closing: dict[str, object] = {"type": "message_delta", "delta": stop, "usage": delta_usage}
+    if options.bare:
+        closing = {"type": "message_delta", "delta": {"stop_reason": reply.stop_reason}}
+    events.append(("message_delta", _dumps(closing)))
     if options.unknown_events:
         events.append(
             ("local_annotation", _dumps({"type": "local_annotation", "note": "before message_stop"}))

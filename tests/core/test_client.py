@@ -161,7 +161,7 @@ def test_max_concurrent_requests_with_threads(limit: int | None) -> None:
         peak.leave()
         return OK(request)  # type: ignore[operator]
 
-    client = make_client(True, handler, max_concurrent_requests=limit)
+    client = make_client(True, handler, max_concurrent_requests=limit, limiter=None)
     errors: list[BaseException] = []
 
     def call() -> None:
@@ -190,7 +190,7 @@ async def test_max_concurrent_requests_with_gather(limit: int | None, want: int)
         peak.leave()
         return OK(request)  # type: ignore[operator]
 
-    client = make_client(False, handler, max_concurrent_requests=limit)
+    client = make_client(False, handler, max_concurrent_requests=limit, limiter=None)
     await asyncio.gather(*(client.create(**CALL) for _ in range(6)))  # type: ignore[misc]
     assert peak.total == 6 and peak.peak == want
 

@@ -127,12 +127,12 @@ async def test_sse_error_event_is_the_same_class(status: int, position: str, syn
 @SYNC
 @pytest.mark.parametrize("stream", [False, True], ids=["create", "stream"])
 @pytest.mark.parametrize("key", ["message", "messege"])
-async def test_untyped_error_body_behind_http_200_is_a_status_error(
+async def test_untyped_error_body_behind_http_200_is_a_provider_error(
     key: str, stream: bool, sync: bool
 ) -> None:
     body = {"status": "error", key: "Provider returned error"}
     exc = await fail(sync, Recorder(json_reply(200, body)), stream)
-    assert type(exc) is mc.APIStatusError
+    assert type(exc) is mc.ProviderError
     assert isinstance(exc, mc.APIStatusError)
     assert exc.status_code == 200 and exc.body == body
     assert "Provider returned error" in str(exc)

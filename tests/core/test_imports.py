@@ -37,6 +37,7 @@ PUBLIC = {
     "InternalServerError",
     "ServiceUnavailableError",
     "OverloadedError",
+    "ProviderError",
     # retries, SSE, accumulation
     "RetryPolicy",
     "SSEDecoder",

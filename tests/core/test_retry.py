@@ -209,9 +209,28 @@ async def test_server_hints_are_slept(sync: bool, delays: list[float]) -> None:
         json_reply(429, body, {"retry-after": "7200"}),  # too long: our own backoff instead
         OK,
     )
-    assert (await call(sync, handler, max_retries=4)).text == "Hello"
+    # without a limiter every 429 is one of the policy's counted retries, and its hints (body too) are slept
+    assert (await call(sync, handler, max_retries=4, limiter=None)).text == "Hello"
     assert delays[:3] == [3.0, 0.25, 7.0]
     assert delays[3] <= RetryPolicy().max_delay
+
+
+@SYNC
+async def test_queue_refusals_are_free_retries_that_keep_header_hints(
+    sync: bool, delays: list[float]
+) -> None:
+    body = {"type": "error", "error": {"type": "rate_limit_error", "message": "queue full"}}
+    handler = Recorder(
+        json_reply(429, body, {"retry-after": "3"}),
+        json_reply(429, {"status": "error", "message": "queue full", "retry_after": 30}),
+        json_reply(429, body),
+        OK,
+    )
+    # three refusals and max_retries=0: none of them used the policy's budget
+    assert (await call(sync, handler, max_retries=0)).text == "Hello"
+    assert delays[0] == 3.0  # a header hint is the server's own word for this request
+    assert all(0 < delay <= 2.0 for delay in delays[1:])  # the platform-wide body value (30 s) is not
+    assert len(delays) == 3
 
 
 @SYNC
@@ -243,9 +262,9 @@ async def test_non_json_4xx_pages_are_not_retried(status: int, sync: bool) -> No
 
 
 @SYNC
-async def test_untyped_error_body_behind_200_is_not_retried(sync: bool) -> None:
-    handler = Recorder(json_reply(200, {"status": "error", "message": "Provider returned error"}), OK)
-    with pytest.raises(mc.APIStatusError):
+async def test_client_mistake_behind_200_is_not_retried(sync: bool) -> None:
+    handler = Recorder(json_reply(200, {"status": "error", "message": "Invalid API key"}), OK)
+    with pytest.raises(mc.AuthenticationError):
         await call(sync, handler)
     assert handler.count == 1
 

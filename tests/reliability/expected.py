@@ -16,12 +16,12 @@ from pathlib import Path
 from modelslab_core import (
     APIConnectionError,
     APIResponseValidationError,
-    APIStatusError,
     APITimeoutError,
     IncompleteStreamError,
     InternalServerError,
     ModelsLabError,
     OverloadedError,
+    ProviderError,
     RateLimitError,
 )
 
@@ -45,6 +45,8 @@ class Outcome:
     requests: int
     tokens_first: bool = False
     """A stream handed text to the caller before the error (so it was not retried)."""
+    usage: bool = True
+    """A successful answer reports token usage (False: the server sent none, so none is reported)."""
 
 
 @dataclass(frozen=True)
@@ -68,8 +70,8 @@ class Row:
         return [part.split(";")[0].split(":")[0].strip() for part in self.fault.split(",")]
 
 
-def ok(requests: int = 1) -> Outcome:
-    return Outcome(None, requests)
+def ok(requests: int = 1, *, usage: bool = True) -> Outcome:
+    return Outcome(None, requests, usage=usage)
 
 
 ROWS: tuple[Row, ...] = (
@@ -91,7 +93,19 @@ ROWS: tuple[Row, ...] = (
         Outcome(InternalServerError, ALL),
         Outcome(InternalServerError, ALL),
     ),
+    Row(
+        "rate-limit-reset;retry-after=0",
+        "answers 429 with `X-RateLimit-Reset` (Unix seconds) instead of `Retry-After`, every time",
+        Outcome(RateLimitError, ALL),
+        Outcome(RateLimitError, ALL),
+    ),
     Row("rate-limit-once;retry-after=0", "answers 429 once, then normally", ok(2), ok(2)),
+    Row(
+        "rate-limit-reset-once;retry-after=0",
+        "answers 429 with `X-RateLimit-Reset` once, then normally",
+        ok(2),
+        ok(2),
+    ),
     Row("overloaded-once;retry-after=0", "answers 529 once, then normally", ok(2), ok(2)),
     Row("server-error-once", "answers 500 once, then normally", ok(2), ok(2)),
     Row(
@@ -119,16 +133,28 @@ ROWS: tuple[Row, ...] = (
     Row("usage-delta-only", "reports usage only in `message_delta` (zeros in `message_start`)", ok(), ok()),
     Row("no-event-lines", "sends `data:` lines without `event:` lines", ok(), ok()),
     Row(
+        "bare-reply",
+        "answers without `model`, `usage` and `stop_sequence` (ModelsLab's function-calling example)",
+        ok(usage=False),
+        ok(usage=False),
+    ),
+    Row(
         "error-body-200",
-        'answers HTTP 200 with `{"status": "error", "message": ...}`',
-        Outcome(APIStatusError, 1),
-        Outcome(APIStatusError, 1),
+        'answers HTTP 200 with `{"status": "error", "message": "Provider returned error"}` every time',
+        Outcome(ProviderError, ALL),
+        Outcome(ProviderError, ALL),
     ),
     Row(
         "error-body-200-sse",
-        "answers HTTP 200 with that error body inside an SSE `data:` line",
-        Outcome(APIStatusError, 1),
-        Outcome(APIStatusError, 1),
+        "answers HTTP 200 with that error body (inside an SSE `data:` line for a stream) every time",
+        Outcome(ProviderError, ALL),
+        Outcome(ProviderError, ALL),
+    ),
+    Row(
+        "provider-error-once",
+        "answers HTTP 200 with that error body once (an SSE `data:` line for a stream), then normally",
+        ok(2),
+        ok(2),
     ),
     Row(
         "html-502",
@@ -174,9 +200,12 @@ def _cell(outcome: Outcome) -> str:
     attempts = "1 request" if outcome.requests == 1 else f"{outcome.requests} requests"
     if outcome.error is None:
         retries = outcome.requests - 1
-        return "the whole answer" + (
-            f" after {retries} retr{'y' if retries == 1 else 'ies'}" if retries else ""
-        )
+        text = "the whole answer"
+        if retries:
+            text += f" after {retries} retr{'y' if retries == 1 else 'ies'}"
+        if not outcome.usage:
+            text += ", named after the requested model, with usage absent (not zero)"
+        return text
     text = f"`{outcome.error.__name__}` ({attempts}"
     if outcome.tokens_first:
         text += "; the tokens already streamed stay with the caller, no retry"
@@ -193,8 +222,11 @@ INTRO = (
     " the requests the server received."
 )
 OUTRO = (
-    "Retries wait for the server's `retry-after-ms` / `Retry-After` / body `retry_after` when given,"
-    " else back off exponentially with jitter (0.5 s, 1 s, ...). A stream is retried only until its first"
+    "Retries wait for the server's `retry-after-ms` / `Retry-After` / `X-RateLimit-Reset` / body"
+    " `retry_after` when given (60 s at most; a longer hint falls back to the backoff), else back off"
+    " exponentially with jitter (0.5 s, 1 s, ...). An error body behind HTTP 200 that names no client mistake"
+    " (`ProviderError`) is retried like a 5xx; one naming an invalid key, missing credits or an invalid"
+    " request keeps its 4xx class and is not retried. A stream is retried only until its first"
     " event reaches the caller: after that an error ends it, so no token is ever delivered twice. A stream"
     " that ends early always raises; a partial answer is never returned as if it were whole. A timeout"
     " applies to each attempt, so a call gives up after about `timeout x (max_retries + 1)` plus the waits."

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from modelslab_core import AsyncClient, Client, ContentBlockDeltaEvent, TextDelta
+from modelslab_core import AsyncClient, Client, ContentBlockDeltaEvent, Message, TextDelta
 from modelslab_core.testing import LocalServer
 
 __all__ = [
@@ -49,6 +49,8 @@ class Result:
     """The answer's text when the call returned normally (for streams: the accumulated whole)."""
     input_tokens: int | None = None
     output_tokens: int | None = None
+    model: str | None = None
+    """The model name the answer reports."""
     pieces: list[str] = field(default_factory=list)
     """Text pieces a stream handed to the caller, in order (empty ones dropped)."""
     items: int = 0
@@ -99,12 +101,18 @@ def _max_tokens(options: dict[str, Any]) -> int:
 _CALL = {"model": MODEL, "messages": [{"role": "user", "content": PROMPT}]}
 
 
+def _core_usage(result: Result, message: Message) -> None:
+    result.model = message.model
+    if message.usage is not None:
+        result.input_tokens, result.output_tokens = message.usage.input_tokens, message.usage.output_tokens
+
+
 def _core_sync_create(result: Result, options: dict[str, Any]) -> None:
     max_tokens = _max_tokens(options)
     with Client(**options) as client:
         message = client.create(max_tokens=max_tokens, **_CALL)
     result.text = message.text
-    result.input_tokens, result.output_tokens = message.usage.input_tokens, message.usage.output_tokens
+    _core_usage(result, message)
 
 
 def _take(result: Result, event: object) -> None:
@@ -120,7 +128,7 @@ def _core_sync_stream(result: Result, options: dict[str, Any]) -> None:
             _take(result, event)
         message = stream.get_final_message()
     result.text = message.text
-    result.input_tokens, result.output_tokens = message.usage.input_tokens, message.usage.output_tokens
+    _core_usage(result, message)
 
 
 def _core_async_create(result: Result, options: dict[str, Any]) -> None:
@@ -130,7 +138,7 @@ def _core_async_create(result: Result, options: dict[str, Any]) -> None:
         async with AsyncClient(**options) as client:
             message = await client.create(max_tokens=max_tokens, **_CALL)
         result.text = message.text
-        result.input_tokens, result.output_tokens = message.usage.input_tokens, message.usage.output_tokens
+        _core_usage(result, message)
 
     asyncio.run(run())
 
@@ -144,7 +152,7 @@ def _core_async_stream(result: Result, options: dict[str, Any]) -> None:
                 _take(result, event)
             message = await stream.get_final_message()
         result.text = message.text
-        result.input_tokens, result.output_tokens = message.usage.input_tokens, message.usage.output_tokens
+        _core_usage(result, message)
 
     asyncio.run(run())
 
@@ -161,6 +169,7 @@ def _chat_models_lab(options: dict[str, Any]) -> Any:
 def _lc_usage(result: Result, message: Any) -> None:
     usage = message.usage_metadata or {}
     result.input_tokens, result.output_tokens = usage.get("input_tokens"), usage.get("output_tokens")
+    result.model = message.response_metadata.get("model_name")
 
 
 def _lc_invoke(result: Result, options: dict[str, Any]) -> None:
@@ -245,6 +254,7 @@ def _li_usage(result: Result, response: Any) -> None:
     if usage != raw_usage:  # both places must say the same (TokenCountingHandler reads raw)
         raise AssertionError(f"additional_kwargs usage {usage} != raw usage {raw_usage}")
     result.input_tokens, result.output_tokens = usage.get("input_tokens"), usage.get("output_tokens")
+    result.model = (response.raw or {}).get("model")
 
 
 def _li_chat(result: Result, options: dict[str, Any]) -> None:

@@ -17,7 +17,7 @@ from modelslab_core import ModelsLabError
 from modelslab_core.testing import FAULTS, LocalServer
 
 from .expected import MAX_RETRIES, ROWS, SLOW, TIMEOUT, Row, render
-from .paths import FULL_TEXT, INPUT_TOKENS, OUTPUT_TOKENS, PATHS, Path, adapter_missing
+from .paths import FULL_TEXT, INPUT_TOKENS, MODEL, OUTPUT_TOKENS, PATHS, Path, adapter_missing
 
 SLACK = 1.0
 """Seconds allowed on top of the timeouts and (scaled) waits, for slow machines."""
@@ -54,7 +54,9 @@ def test_cell(server: LocalServer, short_waits: list[float], row: Row, path: Pat
     if expect.error is None:
         assert result.error is None, repr(result.error)
         assert result.text == FULL_TEXT
-        assert (result.input_tokens, result.output_tokens) == (INPUT_TOKENS, OUTPUT_TOKENS)
+        tokens = (INPUT_TOKENS, OUTPUT_TOKENS) if expect.usage else (None, None)  # absent, not zero
+        assert (result.input_tokens, result.output_tokens) == tokens
+        assert result.model == MODEL  # the reply's, or the requested id when the reply names none
         if path.kind == "stream":
             assert streamed == FULL_TEXT  # each token handed out exactly once, in order
     else:

@@ -259,6 +259,10 @@ def test_fault_list_is_complete() -> None:
         "usage-start-only",
         "usage-delta-only",
         "no-event-lines",
+        "bare-reply",
+        "rate-limit-reset",
+        "rate-limit-reset-once",
+        "provider-error-once",
     ]
     assert set(required) <= set(FAULTS)
 
@@ -330,3 +334,77 @@ async def test_tolerable_stream_faults_accumulate_to_the_json_reply(api: Api, na
         if (event := parse_event(sse)) is not None:
             accumulator.feed(event)
     assert accumulator.complete and accumulator.message == expected
+
+
+# --- what ModelsLab itself may send (issue 12) ---------------------------------------------------------
+
+
+async def test_bare_reply_has_no_model_usage_or_stop_sequence(api: Api) -> None:
+    normal = (await api.post(json=body("count to 3"))).json()
+    bare = (await api.post(json=body("count to 3"), headers=fault("bare-reply"))).json()
+    assert set(normal) - set(bare) == {"model", "usage", "stop_sequence"}
+    assert {k: v for k, v in normal.items() if k in bare} == bare  # the rest is the normal reply
+
+
+async def test_bare_reply_stream(api: Api) -> None:
+    _, chunks = await api.raw(json=body("count to 3", stream=True), headers=fault("bare-reply"))
+    payloads = [json.loads(data) for _, data in frames(b"".join(chunks))]
+    kinds = [p["type"] for p in payloads]
+    assert kinds[0] == "message_start" and kinds[-2:] == ["message_delta", "message_stop"]
+    start = payloads[0]["message"]
+    assert "model" not in start and "usage" not in start and "stop_sequence" not in start
+    assert "usage" not in payloads[-2] and payloads[-2]["delta"] == {"stop_reason": "end_turn"}
+    decoder, accumulator = SSEDecoder(), MessageAccumulator()
+    for sse in [event for chunk in chunks for event in decoder.feed(chunk)] + decoder.flush():
+        if (event := parse_event(sse)) is not None:
+            accumulator.feed(event)
+    assert accumulator.complete and accumulator.message.text == "1 2 3" and accumulator.usage is None
+
+
+@pytest.mark.parametrize("name", ["rate-limit-reset", "rate-limit-reset-once"])
+async def test_rate_limit_reset_sends_the_reset_time(api: Api, name: str) -> None:
+    before = time.time()
+    response = await api.post(json=body(), headers=fault(f"{name};retry-after=5"))
+    after = time.time()
+    assert response.status_code == 429 and response.json()["error"]["type"] == "rate_limit_error"
+    assert "retry-after" not in response.headers  # only the header ModelsLab's CLI reads
+    reset = int(response.headers["x-ratelimit-reset"])  # Unix seconds, an integer
+    assert before + 5 <= reset <= after + 6
+    assert response.headers["x-ratelimit-remaining"] == "0"
+    again = await api.post(json=body(), headers=fault(f"{name};retry-after=5"))
+    assert again.status_code == (200 if name.endswith("-once") else 429)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_provider_error_once(api: Api, stream: bool) -> None:
+    header = fault("provider-error-once")
+    response, chunks = await api.raw(json=body(stream=stream), headers=header)
+    assert response.status_code == 200
+    provider = {"status": "error", "message": "Provider returned error"}
+    if stream:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        assert b"".join(chunks) == b"data: " + json.dumps(provider).encode() + b"\n\n"
+    else:
+        assert json.loads(b"".join(chunks)) == provider
+    second = await api.post(json=body(stream=stream), headers=header)
+    assert second.status_code == 200 and b"Provider returned error" not in second.content
+    assert api.server.stats.by_fault == {"provider-error-once": 2}
+
+
+async def test_whitespace_text_beside_a_tool_call_is_accepted(api: Api) -> None:
+    tool = {"name": "add", "input_schema": {"type": "object"}}
+    messages = [
+        {"role": "user", "content": "Use add on 2 and 3"},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "text", "text": " "},
+                {"type": "tool_use", "id": "toolu_1", "name": "add", "input": {"a": 2, "b": 3}},
+            ],
+        },
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "5"}]},
+    ]
+    request = {"model": "m", "max_tokens": 64, "messages": messages, "tools": [tool]}
+    response = await api.post(json=request)
+    assert response.status_code == 200, response.text
+    assert (await api.post(json=body(" \n"))).status_code == 200

@@ -1,0 +1,87 @@
+"""The concurrency controller behind every limiter: how many requests may be in flight. No I/O, no clock.
+
+ModelsLab serves at most 5, 10 or 15 requests at once per account and refuses the rest with a 429 at once.
+The client cannot know the plan or what else the account runs, so the limit is discovered:
+
+- **slow start**: from `initial`, each success that found the limit in use adds 1 (so a full window of
+  successes doubles it) until the first congestion signal (a queue 429, or a 529);
+- **multiplicative decrease** on congestion: halved after slow start, then `limit * decrease` (at least 1
+  less), never below 1. One decrease per generation: requests admitted before the last decrease were sent
+  under the old limit, and their refusals say nothing new;
+- **additive increase** afterwards: +1 per window (`limit` successes that found the limit in use). A probe
+  above a limit that failed before waits 1, 2, 4, then 8 windows, so a settled limit costs about one 429 per
+  8 windows; a probe that holds for a window clears that memory, so a bigger plan is found again quickly.
+
+The Redis limiter runs the same rules in Lua (`_redis_scripts.py`); a test checks the two agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["Controller", "Outcome"]
+
+Outcome = Literal["ok", "congested", "failed"]
+"""How a request that held a slot ended: answered, refused for load (429 / 529), or anything else."""
+
+MAX_PROBE_WINDOWS = 8
+
+
+@dataclass
+class Controller:
+    """The adaptive limit and what it has learnt; `ceiling` caps it (the connection pool)."""
+
+    limit: int = 5
+    ceiling: int = 100
+    decrease: float = 0.9
+    slow_start: bool = True
+    generation: int = 0
+    credit: int = 0
+    failed_at: int = 0
+    probe_windows: int = 1
+    increases: int = 0
+    decreases: int = 0
+
+    def saturated(self, in_flight: int) -> bool:
+        """Whether a request granted now, making `in_flight`, finds the limit in use (growth counts then)."""
+        return in_flight >= self.limit
+
+    def finish(self, outcome: Outcome, generation: int, saturated: bool) -> bool:
+        """Learn from one request's end; True when the limit went down."""
+        if outcome == "ok":
+            if saturated:
+                self._grow()
+            return False
+        if outcome != "congested" or generation != self.generation:
+            return False
+        before = self.limit
+        if self.slow_start:
+            self.slow_start = False
+            self.limit = max(1, before // 2)
+        else:
+            self.limit = max(1, min(before - 1, int(before * self.decrease)))
+        if self.failed_at and before >= self.failed_at:  # the same probe failed again: wait longer next time
+            self.probe_windows = min(self.probe_windows * 2, MAX_PROBE_WINDOWS)
+        self.failed_at = before
+        self.generation += 1
+        self.credit = 0
+        self.decreases += 1
+        return True
+
+    def _grow(self) -> None:
+        if self.limit >= self.ceiling:
+            return
+        if self.slow_start:
+            self.limit += 1
+            self.increases += 1
+            return
+        self.credit += 1
+        probing = bool(self.failed_at) and self.limit + 1 >= self.failed_at
+        if self.credit < self.limit * (self.probe_windows if probing else 1):
+            return
+        self.credit = 0
+        if self.failed_at and self.limit >= self.failed_at:  # a whole window held at a limit that failed
+            self.failed_at, self.probe_windows = 0, 1
+        self.limit += 1
+        self.increases += 1

@@ -1,0 +1,293 @@
+"""Account-wide adaptive concurrency: how many requests one ModelsLab account has in flight, and who waits.
+
+ModelsLab refuses requests beyond the account's queue limit (5, 10 or 15 at once, by plan, across all of its
+APIs) with a 429. Every `Client` and `AsyncClient` (and so every adapter instance) with the same API key and
+base URL shares one `AdaptiveLimiter` in a process, sync threads and async tasks of any event loop alike:
+
+```
+acquire() -> [a slot free? grant : wait in line] -> request -> release(lease, "ok" | "congested" | "failed")
+```
+
+The limit itself comes from `_aimd.Controller`. Waiting for a slot happens before a request is sent, so it
+never counts against the request's timeout. `limiter=None` turns all of this off; `RedisLimiter` shares one
+limit between processes and machines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, TypedDict, runtime_checkable
+
+from ._aimd import Controller, Outcome
+
+__all__ = [
+    "AdaptiveLimiter",
+    "Lease",
+    "Limiter",
+    "LimiterChoice",
+    "LimiterStats",
+    "Outcome",
+    "account_id",
+    "forget_accounts",
+    "limiter_for",
+]
+
+
+@dataclass
+class Lease:
+    """One granted slot: released exactly once, however the request ends."""
+
+    generation: int
+    saturated: bool
+    started: float
+    token: str = ""  # the Redis member that holds the slot there
+    released: bool = False
+
+
+class LimiterStats(TypedDict):
+    """What a limiter has done so far; `limit` and `in_flight` are the values at the time of the call."""
+
+    limit: int
+    in_flight: int
+    waiting: int
+    peak_in_flight: int
+    granted: int
+    congested: int
+    increases: int
+    decreases: int
+
+
+@runtime_checkable
+class Limiter(Protocol):
+    """What the clients need of a limiter: a slot before each attempt, its outcome after."""
+
+    def acquire(self) -> Lease: ...
+
+    async def aacquire(self) -> Lease: ...
+
+    def release(self, lease: Lease, outcome: Outcome) -> None: ...
+
+    async def arelease(self, lease: Lease, outcome: Outcome) -> None: ...
+
+    @property
+    def in_flight(self) -> int: ...
+
+    @property
+    def service_time(self) -> float: ...
+
+
+LimiterChoice = Literal["adaptive"] | Limiter | None
+"""`"adaptive"` (the default: the process's limiter for the account, or Redis when `MODELSLAB_LIMITER_URL` is
+set), `None` (no limiter), or a limiter object used as is."""
+
+
+@dataclass(eq=False)
+class _Waiter:
+    loop: asyncio.AbstractEventLoop | None
+    future: asyncio.Future[None] | None = None
+    event: threading.Event = field(default_factory=threading.Event)
+    lease: Lease | None = None
+
+    def wake(self) -> bool:
+        """Tell the waiter its slot is granted; False when its event loop is gone."""
+        if self.loop is None:
+            self.event.set()
+            return True
+        try:
+            self.loop.call_soon_threadsafe(_resolve, self.future)
+        except RuntimeError:  # the loop is closed: nobody will take this slot
+            return False
+        return True
+
+
+def _resolve(future: asyncio.Future[None] | None) -> None:
+    if future is not None and not future.done():
+        future.set_result(None)
+
+
+class AdaptiveLimiter:
+    """An adaptive cap on requests in flight, shared by threads and event loops (see the module docstring)."""
+
+    def __init__(self, *, initial_limit: int = 5, max_limit: int = 100, decrease: float = 0.9) -> None:
+        """`initial_limit`: where discovery starts (the smallest plan's queue); `max_limit`: the most ever."""
+        if not 1 <= initial_limit <= max_limit:
+            raise ValueError(f"initial_limit must be between 1 and max_limit, got {initial_limit!r}")
+        if not 0 < decrease < 1:
+            raise ValueError(f"decrease must be between 0 and 1, got {decrease!r}")
+        self._lock = threading.Lock()
+        self._control = Controller(limit=initial_limit, ceiling=max_limit, decrease=decrease)
+        self._in_flight = 0
+        self._waiters: deque[_Waiter] = deque()
+        self._peak = self._granted = self._congested = 0
+        self._service_time = 0.0
+
+    @property
+    def limit(self) -> int:
+        """The number of requests allowed in flight now."""
+        return self._control.limit
+
+    @property
+    def in_flight(self) -> int:
+        """Requests holding a slot now."""
+        return self._in_flight
+
+    @property
+    def service_time(self) -> float:
+        """A moving average of how long an answered request held its slot, in seconds (0 before any)."""
+        return self._service_time
+
+    def stats(self) -> LimiterStats:
+        """The current limit, requests in flight and waiting, and counters since the start."""
+        with self._lock:
+            return LimiterStats(
+                limit=self._control.limit,
+                in_flight=self._in_flight,
+                waiting=len(self._waiters),
+                peak_in_flight=self._peak,
+                granted=self._granted,
+                congested=self._congested,
+                increases=self._control.increases,
+                decreases=self._control.decreases,
+            )
+
+    # -- slots -------------------------------------------------------------------------------------------
+
+    def acquire(self) -> Lease:
+        """A slot, waiting in line (FIFO) for one if none is free."""
+        with self._lock:
+            if (lease := self._grant_now()) is not None:
+                return lease
+            waiter = _Waiter(loop=None)
+            self._waiters.append(waiter)
+        try:
+            waiter.event.wait()
+        except BaseException:
+            self._abandon(waiter)
+            raise
+        assert waiter.lease is not None
+        return waiter.lease
+
+    async def aacquire(self) -> Lease:
+        """A slot for a task of the running event loop, waiting in line for one if none is free."""
+        with self._lock:
+            if (lease := self._grant_now()) is not None:
+                return lease
+            loop = asyncio.get_running_loop()
+            waiter = _Waiter(loop=loop, future=loop.create_future())
+            self._waiters.append(waiter)
+        try:
+            assert waiter.future is not None
+            await waiter.future
+        except BaseException:  # cancelled while waiting: out of the line, or the slot it just got goes back
+            self._abandon(waiter)
+            raise
+        assert waiter.lease is not None
+        return waiter.lease
+
+    def release(self, lease: Lease, outcome: Outcome) -> None:
+        """Give the slot back and learn from how the request ended; a second release does nothing."""
+        wake: list[_Waiter] = []
+        with self._lock:
+            if lease.released:
+                return
+            lease.released = True
+            self._in_flight -= 1
+            if outcome == "ok":
+                held = time.monotonic() - lease.started
+                self._service_time = held if not self._service_time else 0.8 * self._service_time + 0.2 * held
+            elif outcome == "congested":
+                self._congested += 1
+            self._control.finish(outcome, lease.generation, lease.saturated)
+            wake = self._grant_waiters()
+        self._wake(wake)
+
+    async def arelease(self, lease: Lease, outcome: Outcome) -> None:
+        """`release`, for async callers (nothing here waits)."""
+        self.release(lease, outcome)
+
+    # -- under the lock ----------------------------------------------------------------------------------
+
+    def _grant_now(self) -> Lease | None:
+        if self._waiters or self._in_flight >= self._control.limit:
+            return None
+        return self._new_lease()
+
+    def _new_lease(self) -> Lease:
+        self._in_flight += 1
+        self._granted += 1
+        self._peak = max(self._peak, self._in_flight)
+        control = self._control
+        return Lease(control.generation, control.saturated(self._in_flight), time.monotonic())
+
+    def _grant_waiters(self) -> list[_Waiter]:
+        granted = []
+        while self._waiters and self._in_flight < self._control.limit:
+            waiter = self._waiters.popleft()
+            waiter.lease = self._new_lease()
+            granted.append(waiter)
+        return granted
+
+    def _wake(self, waiters: list[_Waiter]) -> None:
+        for waiter in waiters:
+            if not waiter.wake():
+                assert waiter.lease is not None
+                self.release(waiter.lease, "failed")
+
+    def _abandon(self, waiter: _Waiter) -> None:
+        with self._lock:
+            if waiter.lease is None:
+                self._waiters.remove(waiter)
+                return
+        self.release(waiter.lease, "failed")
+
+    def __repr__(self) -> str:
+        return f"AdaptiveLimiter(limit={self.limit}, in_flight={self.in_flight})"
+
+
+# -- one limiter per account per process -----------------------------------------------------------------
+
+_registry_lock = threading.Lock()
+_ACCOUNTS: dict[str, AdaptiveLimiter] = {}
+_REDIS: dict[str, Limiter] = {}
+
+
+def account_id(api_key: str, base_url: str) -> str:
+    """A stable name for an account (key + base URL) that does not reveal the key."""
+    return hashlib.sha256(f"{base_url}\n{api_key}".encode()).hexdigest()[:32]
+
+
+def limiter_for(choice: LimiterChoice, api_key: str, base_url: str) -> Limiter | None:
+    """The limiter a client with this key and base URL uses for `choice` (see `LimiterChoice`)."""
+    if choice is None:
+        return None
+    if choice != "adaptive":
+        if isinstance(choice, Limiter):
+            return choice
+        raise ValueError(f"limiter must be 'adaptive', None or a limiter object, got {choice!r}")
+    account = account_id(api_key, base_url)
+    url = os.environ.get("MODELSLAB_LIMITER_URL", "").strip()
+    with _registry_lock:
+        if url:
+            key = f"{url}\n{account}"
+            if (shared := _REDIS.get(key)) is None:
+                from .redis_limiter import RedisLimiter
+
+                shared = _REDIS[key] = RedisLimiter(url).for_account(account)
+            return shared
+        limiter = _ACCOUNTS.get(account)
+        if limiter is None:
+            limiter = _ACCOUNTS[account] = AdaptiveLimiter()
+        return limiter
+
+
+def forget_accounts() -> None:
+    """Drop the process's account limiters (what they learnt): the next client starts discovery anew."""
+    with _registry_lock:
+        _ACCOUNTS.clear()
+        _REDIS.clear()

@@ -31,7 +31,10 @@ logger = logging.getLogger("modelslab_core")
 
 ChunksT = TypeVar("ChunksT")
 
-MAX_FREE_REFUSALS = 50  # queue refusals one request may get before its policy's own retries take over
+MAX_FREE_REFUSALS = 50
+"""Queue refusals one request may get before its policy's own (counted) retries take over."""
+MAX_ALONE_REFUSALS = 8
+"""Of those, refusals while no other request of the limiter held a slot."""
 
 API_VERSION = "2023-06-01"  # the Anthropic-format version header ModelsLab documents as default
 
@@ -182,41 +185,59 @@ def outcome_of(error: BaseException | None) -> Outcome:
 class Attempts:
     """One request's retries: those its policy counts, and the free ones after the account's queue said no.
 
-    A 429 is the account's queue limit (ModelsLab documents no other): with a limiter, it is retried without
-    using up `max_retries`. While other requests of the limiter hold slots, the retry waits for one of them to
-    finish (in `acquire`); alone, it waits as long as a header of the response says (`retry-after-ms`,
-    `Retry-After`), else a short backoff scaled to how long requests hold a slot: the body's `retry_after`
-    is the platform's one value for every 429 (30 s in its docs), not a measure of this queue. Free
-    retries stop once the refusals of one request have lasted longer than its read timeout (or numbered 50): the policy's own
-    retries (and the server's wait hints) then take over, so nothing waits forever.
+    A 429 is the account's queue limit (ModelsLab documents no other). With a limiter it is retried without
+    using up `max_retries`:
+    - while other requests of the limiter hold slots (this process filled the queue), the retry waits in
+      line for one of them to finish (`acquire`), and the limiter has lowered its limit;
+    - alone (the queue is full of the account's other work), it waits as long as a header of the response
+      says (`retry-after-ms`, `Retry-After`, `X-RateLimit-Reset`), else a short backoff scaled to how long a
+      request holds a slot; the body's `retry_after` is the platform's one value for every 429 (30 s in its
+      docs), not a measure of this queue. At most `MAX_ALONE_REFUSALS` of these per request.
+    Free retries stop once one request's refusals have lasted longer than its read timeout (or numbered
+    `MAX_FREE_REFUSALS`): the policy's counted retries, with every server hint, then take over, so nothing
+    waits forever.
     """
 
     config: ClientConfig
     attempt: int = 0
     refused_since: float | None = None
     refusals: int = 0
+    alone: int = 0
 
     def delay(self, exc: BaseException, response: httpx.Response | None) -> float:
         """Seconds to wait before the next attempt; raises the mapped error when there is none."""
-        limiter = self.config.limiter
-        if limiter is not None and isinstance(exc, RateLimitError) and not _refuses_retry(response):
-            now = time.monotonic()
-            if self.refused_since is None:
-                self.refused_since = now
-            if self.refusals < MAX_FREE_REFUSALS and now - self.refused_since <= (
-                self.config.timeout.read or 60.0
-            ):
-                self.refusals += 1
-                if limiter.in_flight:
-                    return 0.0
-                hint = retry_after_seconds(response.headers if response is not None else None)
-                if hint is not None and hint <= MAX_HONOURED_RETRY_AFTER:
-                    return hint
-                base = limiter.service_time / 2 or 0.1
-                backoff = max(0.05, base) * 2.0 ** min(self.refusals - 1, 5)
-                return min(2.0, backoff) * (0.5 + random.random() / 2)
+        if (free := self._free_delay(exc, response)) is not None:
+            return free
         delay = self.config.retry_delay(exc, self.attempt, response)
         self.attempt += 1
+        return delay
+
+    def _free_delay(self, exc: BaseException, response: httpx.Response | None) -> float | None:
+        limiter = self.config.limiter
+        if limiter is None or not isinstance(exc, RateLimitError) or _refuses_retry(response):
+            return None
+        now = time.monotonic()
+        if self.refused_since is None:
+            self.refused_since = now
+        if self.refusals >= MAX_FREE_REFUSALS or now - self.refused_since > (
+            self.config.timeout.read or 60.0
+        ):
+            return None
+        if limiter.in_flight:
+            self.refusals += 1
+            logger.debug("retrying when a slot frees after the account's queue refused the request (429)")
+            return 0.0
+        if self.alone >= MAX_ALONE_REFUSALS:
+            return None
+        self.refusals += 1
+        self.alone += 1
+        hint = retry_after_seconds(response.headers if response is not None else None)
+        if hint is not None and hint <= MAX_HONOURED_RETRY_AFTER:
+            delay = hint
+        else:
+            backoff = max(0.05, limiter.service_time / 2 or 0.1) * 2.0 ** min(self.alone - 1, 5)
+            delay = min(2.0, backoff) * (0.5 + random.random() / 2)
+        logger.debug("retrying in %.2fs after the account's queue refused the request (429)", delay)
         return delay
 
 

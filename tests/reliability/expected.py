@@ -24,8 +24,9 @@ from modelslab_core import (
     ProviderError,
     RateLimitError,
 )
+from modelslab_core._shared import MAX_ALONE_REFUSALS
 
-__all__ = ["DOC", "MAX_RETRIES", "ROWS", "SLOW", "TIMEOUT", "Outcome", "Row", "render"]
+__all__ = ["DOC", "MAX_RETRIES", "QUEUE_ALL", "ROWS", "SLOW", "TIMEOUT", "Outcome", "Row", "render"]
 
 MAX_RETRIES = 2
 """The clients' default, used for every cell."""
@@ -34,6 +35,8 @@ TIMEOUT = 0.2
 SLOW = 0.5
 """How long the slow faults stall: longer than `TIMEOUT`."""
 ALL = MAX_RETRIES + 1
+QUEUE_ALL = MAX_ALONE_REFUSALS + ALL
+"""A 429 every time: the limiter's free retries of a lone request, then the policy's counted ones."""
 DOC = Path(__file__).resolve().parents[2] / "docs" / "what-happens-when.md"
 
 
@@ -78,8 +81,8 @@ ROWS: tuple[Row, ...] = (
     Row(
         "rate-limit;retry-after=0",
         "answers 429 `rate_limit_error` every time",
-        Outcome(RateLimitError, ALL),
-        Outcome(RateLimitError, ALL),
+        Outcome(RateLimitError, QUEUE_ALL),
+        Outcome(RateLimitError, QUEUE_ALL),
     ),
     Row(
         "overloaded;retry-after=0",
@@ -96,8 +99,8 @@ ROWS: tuple[Row, ...] = (
     Row(
         "rate-limit-reset;retry-after=0",
         "answers 429 with `X-RateLimit-Reset` (Unix seconds) instead of `Retry-After`, every time",
-        Outcome(RateLimitError, ALL),
-        Outcome(RateLimitError, ALL),
+        Outcome(RateLimitError, QUEUE_ALL),
+        Outcome(RateLimitError, QUEUE_ALL),
     ),
     Row("rate-limit-once;retry-after=0", "answers 429 once, then normally", ok(2), ok(2)),
     Row(
@@ -224,7 +227,11 @@ INTRO = (
 OUTRO = (
     "Retries wait for the server's `retry-after-ms` / `Retry-After` / `X-RateLimit-Reset` / body"
     " `retry_after` when given (60 s at most; a longer hint falls back to the backoff), else back off"
-    " exponentially with jitter (0.5 s, 1 s, ...). An error body behind HTTP 200 that names no client mistake"
+    " exponentially with jitter (0.5 s, 1 s, ...). A 429 is the account's queue limit: the default"
+    f" account limiter retries it without using up `max_retries` ({MAX_ALONE_REFUSALS} times for a request"
+    " that was alone in flight, as here, after a short backoff; waiting for a free slot when other requests"
+    " hold them), so a 429 every time ends after the policy's own retries on top of those. An error body"
+    " behind HTTP 200 that names no client mistake"
     " (`ProviderError`) is retried like a 5xx; one naming an invalid key, missing credits or an invalid"
     " request keeps its 4xx class and is not retried. A stream is retried only until its first"
     " event reaches the caller: after that an error ends it, so no token is ever delivered twice. A stream"

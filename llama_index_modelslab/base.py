@@ -1,7 +1,8 @@
 """`ModelsLab`: ModelsLab's Messages API as a LlamaIndex `FunctionCallingLLM`.
 
-A thin shell: `_convert` translates requests and responses, `modelslab_core` does the HTTP; the methods here
-only wire the two together under LlamaIndex's callback decorators.
+A thin shell: `_params` checks arguments and builds requests (over `_messages`), `_convert` reads responses,
+`modelslab_core` does the HTTP (its `ClientCache` holds the clients); the methods here only wire them together
+under LlamaIndex's callback decorators.
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ def _private(llm: ModelsLab) -> dict[str, Any]:
 
 def _options(llm: ModelsLab) -> ClientOptions:
     """The client settings of `llm` now (a changed one gets a new client from the cache)."""
-    key = _private(llm)["_api_key"]
+    key = _private(llm).get("_api_key")  # absent after an unpickling that could not run __init__
     return ClientOptions(
         api_key=key.get_secret_value() if key is not None else None,
         base_url=llm.base_url,

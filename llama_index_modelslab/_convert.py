@@ -1,30 +1,25 @@
 """Translation between LlamaIndex's chat types and ModelsLab's Messages API, with no I/O.
 
-Requests: `to_request` (messages, tools, tool_choice and settings to `Client.create` keyword arguments).
-Responses: `to_chat_response` (a whole `Message`) and `to_stream_response` (one stream event plus a
-`StreamState`); both feed the same `StreamState`, so a streamed answer ends as the same blocks as a whole one.
-Tool calls: `to_tool_selections`, tolerant of the partial JSON of a tool call still streaming.
+Requests: `to_request` (in `_params`: arguments checked, then made `Client.create` keyword arguments) over
+`to_wire_messages` (in `_messages`). Responses: `to_chat_response` (a whole `Message`) and
+`to_stream_response` (one stream event plus a `StreamState`); both feed the same `StreamState`, so a streamed
+answer ends as the same blocks as a whole one. Tool calls: `to_tool_selections`, tolerant of the partial JSON
+of a tool call still streaming, and `to_single_tool_call` for LlamaIndex's one-call-at-a-time default.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
 
 from llama_index.core.base.llms.types import (
-    CachePoint,
     ChatMessage,
     ChatResponse,
-    ImageBlock,
-    MessageRole,
+    ChatResponseAsyncGen,
     TextBlock,
-    ThinkingBlock,
     ToolCallBlock,
 )
 from llama_index.core.llms.llm import ToolSelection
-from llama_index.core.llms.utils import parse_partial_json
 
 from modelslab_core import (
     ContentBlockDeltaEvent,
@@ -34,6 +29,7 @@ from modelslab_core import (
     Message,
     MessageDeltaEvent,
     MessageStartEvent,
+    RedactedThinkingBlock,
     SignatureDelta,
     StreamEvent,
     TextDelta,
@@ -43,17 +39,18 @@ from modelslab_core import TextBlock as WireText
 from modelslab_core import ThinkingBlock as WireThinking
 from modelslab_core import ToolUseBlock as WireToolUse
 
+from ._messages import to_tool_choice, to_wire_messages, to_wire_tools, tool_id, tool_kwargs
+from ._params import to_request
 from ._state import StreamState, assistant_message, split_think
-
-if TYPE_CHECKING:
-    from llama_index.core.tools import BaseTool
 
 __all__ = [
     "StreamState",
+    "asingle_tool_calls",
     "assistant_message",
     "split_think",
     "to_chat_response",
     "to_request",
+    "to_single_tool_call",
     "to_stream_response",
     "to_tool_choice",
     "to_tool_selections",
@@ -63,217 +60,6 @@ __all__ = [
 ]
 
 Wire = dict[str, Any]
-
-REQUEST_PARAMS = ("model", "max_tokens", "temperature", "top_p", "top_k", "stop_sequences", "metadata")
-"""Settings a call may override with a keyword argument of the same name."""
-
-_ASSISTANT_ROLES = (MessageRole.ASSISTANT, MessageRole.CHATBOT, MessageRole.MODEL)
-_TOOL_ROLES = (MessageRole.TOOL, MessageRole.FUNCTION)
-_SYSTEM_ROLES = (MessageRole.SYSTEM, MessageRole.DEVELOPER)
-_BAD_ID_CHARS = re.compile(r"[^a-zA-Z0-9_-]")
-
-
-# --- requests -----------------------------------------------------------------------------------------------
-
-
-def tool_id(value: str | None, fallback: str) -> str:
-    """A tool-call id the Messages API accepts (`^[a-zA-Z0-9_-]+$`), derived deterministically.
-
-    Ids from other providers (`call:1`, `fc.abc`) keep their readable part plus a hash of the original, so two
-    ids that differ only in rejected characters stay distinct.
-    """
-    value = value or f"toolu_{fallback}"
-    cleaned = _BAD_ID_CHARS.sub("_", value)
-    if cleaned == value:
-        return value
-    return f"{cleaned}_{hashlib.sha256(value.encode()).hexdigest()[:8]}"
-
-
-def _text(text: str) -> Wire | None:
-    # Anthropic-format servers reject empty text blocks ("text content blocks must be non-empty")
-    return {"type": "text", "text": text} if text.strip() else None
-
-
-def _image(block: ImageBlock) -> Wire:
-    if block.url is not None and not str(block.url).startswith("data:"):
-        return {"type": "image", "source": {"type": "url", "url": str(block.url)}}  # not downloaded here
-    data = block.resolve_image(as_base64=True).read().decode("ascii")
-    media_type = block.image_mimetype or "image/jpeg"
-    return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}
-
-
-def _kwargs(value: dict[str, Any] | str) -> dict[str, Any]:
-    if isinstance(value, dict):
-        return value
-    try:
-        parsed = parse_partial_json(value) if value.strip() else {}
-    except ValueError:
-        return {}
-    return parsed if isinstance(parsed, dict) else {}
-
-
-def _blocks(message: ChatMessage, where: str) -> list[Wire]:
-    """The Messages content blocks of one LlamaIndex message's blocks (tool calls included)."""
-    out: list[Wire] = []
-    for i, block in enumerate(message.blocks):
-        wire: Wire | None
-        if isinstance(block, TextBlock):
-            wire = _text(block.text)
-        elif isinstance(block, ImageBlock):
-            wire = _image(block)
-        elif isinstance(block, ToolCallBlock):
-            wire = {
-                "type": "tool_use",
-                "id": tool_id(block.tool_call_id, block.tool_name),
-                "name": block.tool_name,
-                "input": _kwargs(block.tool_kwargs),
-            }
-        elif isinstance(block, ThinkingBlock):
-            # only signed thinking goes back (Anthropic checks it); inline <think> reasoning is not resent
-            signature = block.additional_information.get("signature")
-            wire = None
-            if block.content and signature:
-                wire = {"type": "thinking", "thinking": block.content, "signature": signature}
-        elif isinstance(block, CachePoint):
-            if out:
-                control = {"type": block.cache_control.type}
-                if block.cache_control.ttl != "5m":
-                    control["ttl"] = block.cache_control.ttl
-                out[-1]["cache_control"] = control
-            wire = None
-        else:  # audio, video, documents, citations
-            raise ValueError(
-                f"{where}.blocks[{i}] is a {type(block).__name__}, which the Messages API does not "
-                "take; use TextBlock, ImageBlock, ThinkingBlock, ToolCallBlock or CachePoint"
-            )
-        if wire is not None:
-            out.append(wire)
-    return out
-
-
-def _legacy_tool_calls(message: ChatMessage) -> list[Wire]:
-    """Tool calls kept only in `additional_kwargs["tool_calls"]` (messages from older code)."""
-    calls = message.additional_kwargs.get("tool_calls")
-    if not isinstance(calls, list):
-        return []
-    return [
-        {
-            "type": "tool_use",
-            "id": tool_id(c.get("id"), c["name"]),
-            "name": c["name"],
-            "input": c.get("input", {}),
-        }
-        for c in calls
-        if isinstance(c, Mapping) and isinstance(c.get("name"), str)
-    ]
-
-
-def _turn(message: ChatMessage, where: str) -> tuple[str, list[Wire]]:
-    if message.role in _TOOL_ROLES:
-        result: Wire = {
-            "type": "tool_result",
-            "tool_use_id": tool_id(message.additional_kwargs.get("tool_call_id"), "result"),
-        }
-        if content := _blocks(message, where):
-            result["content"] = content
-        return "user", [result]
-    blocks = _blocks(message, where)
-    if message.role in _ASSISTANT_ROLES:
-        if not any(block["type"] == "tool_use" for block in blocks):
-            blocks.extend(_legacy_tool_calls(message))
-        return "assistant", blocks
-    return "user", blocks
-
-
-def to_wire_messages(messages: Sequence[ChatMessage]) -> tuple[str | None, list[Wire]]:
-    """The `system` prompt and the `messages` of a request.
-
-    System and developer messages join into `system`; tool results become `tool_result` blocks of a user turn;
-    consecutive turns of one role merge (parallel tool results must share one user turn); empty turns drop.
-    """
-    system: list[str] = []
-    turns: list[Wire] = []
-    for i, message in enumerate(messages):
-        if message.role in _SYSTEM_ROLES:
-            if text := (message.content or "").strip():
-                system.append(text)
-            continue
-        role, blocks = _turn(message, f"messages[{i}]")
-        if not blocks:
-            continue
-        if turns and turns[-1]["role"] == role:
-            turns[-1]["content"].extend(blocks)
-        else:
-            turns.append({"role": role, "content": blocks})
-    return ("\n\n".join(system) or None), turns
-
-
-def to_wire_tools(tools: Sequence[BaseTool]) -> list[Wire]:
-    """LlamaIndex tools as Messages `tools` (name, description, JSON schema)."""
-    return [
-        {
-            "name": tool.metadata.get_name(),
-            "description": tool.metadata.description,
-            "input_schema": tool.metadata.get_parameters_dict(),
-        }
-        for tool in tools
-    ]
-
-
-def to_tool_choice(
-    tool_choice: str | Mapping[str, Any] | None, *, tool_required: bool, allow_parallel_tool_calls: bool
-) -> Wire:
-    """The Messages `tool_choice` for LlamaIndex's arguments.
-
-    None means "any" when a tool is required, else "auto" (structured output passes None with
-    tool_required=True); "auto" / "none" / "any" ("required" too) name a mode; any other string names a tool;
-    a dict is taken as is (OpenAI's `{"type": "function", "function": {"name": ...}}` is translated).
-    """
-    choice: Wire
-    if tool_choice is None:
-        choice = {"type": "any" if tool_required else "auto"}
-    elif isinstance(tool_choice, Mapping):
-        function = tool_choice.get("function")
-        if tool_choice.get("type") == "function" and isinstance(function, Mapping):
-            choice = {"type": "tool", "name": function.get("name")}
-        else:
-            choice = dict(tool_choice)
-    elif tool_choice in ("auto", "none", "any"):
-        choice = {"type": tool_choice}
-    elif tool_choice == "required":
-        choice = {"type": "any"}
-    else:
-        choice = {"type": "tool", "name": tool_choice}
-    if not allow_parallel_tool_calls and choice.get("type") != "none":
-        choice.setdefault("disable_parallel_tool_use", True)
-    return choice
-
-
-def to_request(
-    messages: Sequence[ChatMessage], settings: Mapping[str, Any], call: Mapping[str, Any]
-) -> dict[str, Any]:
-    """Keyword arguments for `Client.create` / `Client.stream`.
-
-    `settings` are the LLM's fields (None means "server default"); `call` holds the call's keyword arguments:
-    any of `REQUEST_PARAMS`, `tools` and `tool_choice` in wire form, and `extra_body`. Other keyword arguments
-    (LlamaIndex passes some along, such as `formatted`) are not request parameters and are ignored.
-    """
-    system, wire_messages = to_wire_messages(messages)
-    params: dict[str, Any] = {"messages": wire_messages}
-    for name in REQUEST_PARAMS:
-        value = call.get(name, settings.get(name))
-        if value is not None:
-            params[name] = value
-    if system is not None:
-        params["system"] = system
-    if call.get("tools"):
-        params["tools"] = call["tools"]
-        if call.get("tool_choice") is not None:
-            params["tool_choice"] = call["tool_choice"]
-    extra = {**(settings.get("extra_body") or {}), **(call.get("extra_body") or {})}
-    if extra:
-        params["extra_body"] = extra
-    return params
 
 
 # --- responses ----------------------------------------------------------------------------------------------
@@ -329,7 +115,10 @@ def _whole_answer(message: Message, usage: Mapping[str, Any]) -> tuple[ChatMessa
         elif isinstance(block, WireToolUse):
             state.start(index, "tool_use")
             state.set_tool(index, block.id, block.name, block.input)
-        state.stop(index)  # other block types (redacted thinking, server tools) stay in `raw` only
+        elif isinstance(block, RedactedThinkingBlock):
+            state.start(index, "redacted_thinking")
+            state.set_redacted(index, block.data)
+        state.stop(index)  # other block types (server tools) stay in `raw` only
     _merge_usage(state, usage)
     return state.message(), dict(state.usage)
 
@@ -364,6 +153,9 @@ def to_stream_response(event: StreamEvent, state: StreamState) -> ChatResponse |
         if isinstance(block, WireToolUse):
             state.set_tool(event.index, block.id, block.name, block.input)
             return state.response("", {"type": "content_block_start", "name": block.name})
+        if isinstance(block, RedactedThinkingBlock):
+            state.set_redacted(event.index, block.data)
+            return None
         if isinstance(block, WireText) and block.text:
             text, think = state.add_text(event.index, block.text)
             if text or think:
@@ -393,8 +185,30 @@ def to_tool_selections(response: ChatResponse) -> list[ToolSelection]:
         ToolSelection(
             tool_id=block.tool_call_id or block.tool_name,
             tool_name=block.tool_name,
-            tool_kwargs=_kwargs(block.tool_kwargs),
+            tool_kwargs=tool_kwargs(block.tool_kwargs),
         )
         for block in response.message.blocks
         if isinstance(block, ToolCallBlock)
     ]
+
+
+def to_single_tool_call(response: ChatResponse) -> ChatResponse:
+    """`response` with its first tool call only (LlamaIndex's `allow_parallel_tool_calls=False`), in place.
+
+    Applied to the answer rather than asked of the server: `disable_parallel_tool_use` is not part of what
+    ModelsLab documents, so it is sent only when a caller puts it in `tool_choice`.
+    """
+    message = response.message
+    calls = [block for block in message.blocks if isinstance(block, ToolCallBlock)]
+    if len(calls) > 1:
+        message.blocks = [b for b in message.blocks if not isinstance(b, ToolCallBlock) or b is calls[0]]
+    legacy = message.additional_kwargs.get("tool_calls")
+    if isinstance(legacy, list) and len(legacy) > 1:
+        message.additional_kwargs = {**message.additional_kwargs, "tool_calls": legacy[:1]}
+    return response
+
+
+async def asingle_tool_calls(responses: AsyncIterator[ChatResponse]) -> ChatResponseAsyncGen:
+    """`to_single_tool_call` over a stream of responses."""
+    async for response in responses:
+        yield to_single_tool_call(response)

@@ -28,6 +28,8 @@ from llama_index.core.llms.utils import parse_partial_json
 
 from modelslab_core import ThinkSplitter, split_think
 
+from ._messages import REDACTED
+
 __all__ = ["StreamState", "assistant_message", "split_think"]
 
 Wire = dict[str, Any]
@@ -67,7 +69,8 @@ def assistant_message(blocks: list[ContentBlock], additional_kwargs: dict[str, A
 
 
 class _Part:
-    """One output part: merged text (with its parsed <think> prefix), a thinking block or a tool call."""
+    """One output part: merged text (with its parsed <think> prefix), a (redacted) thinking block or a tool
+    call."""
 
     __slots__ = (
         "blocks",
@@ -154,6 +157,12 @@ class StreamState:
         part.signature = (part.signature or "") + signature
         self._rebuild(part)
 
+    def set_redacted(self, index: int, data: str) -> None:
+        """A `redacted_thinking` block: kept whole, to be sent back on the next turn."""
+        part = self._parts[index]
+        part.text = data
+        self._rebuild(part)
+
     def set_tool(self, index: int, call_id: str, name: str, kwargs: dict[str, Any]) -> None:
         part = self._parts[index]
         part.text, part.name, part.kwargs = call_id, name, kwargs
@@ -188,6 +197,8 @@ class StreamState:
         elif part.kind == "thinking":
             info = {"signature": part.signature} if part.signature else {}
             part.blocks = (ThinkingBlock(content=part.text, additional_information=info),)
+        elif part.kind == "redacted_thinking":
+            part.blocks = (ThinkingBlock(additional_information={REDACTED: part.text}),)
         elif part.kind == "tool_use":
             part.blocks = (
                 ToolCallBlock(tool_call_id=part.text, tool_name=part.name, tool_kwargs=part.kwargs),

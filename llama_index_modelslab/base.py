@@ -1,13 +1,14 @@
 """`ModelsLab`: ModelsLab's Messages API as a LlamaIndex `FunctionCallingLLM`.
 
-A thin shell: `_convert` translates requests and responses, `modelslab_core` does the HTTP; the methods here
-only wire the two together under LlamaIndex's callback decorators.
+A thin shell: `_params` checks arguments and builds requests (over `_messages`), `_convert` reads responses,
+`modelslab_core` does the HTTP (its `ClientCache` holds the clients); the methods here only wire them together
+under LlamaIndex's callback decorators.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
+import sys
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -36,17 +37,25 @@ from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
 
 from modelslab_core import AsyncClient, Client, ModelInfo
+from modelslab_core.clients import ClientCache, ClientOptions
+from modelslab_core.params import MessageParams
 
 from ._convert import (
     StreamState,
+    asingle_tool_calls,
     to_chat_response,
-    to_request,
+    to_single_tool_call,
     to_stream_response,
     to_tool_choice,
     to_tool_selections,
     to_wire_tools,
 )
-from .catalog import lookup
+from ._params import Settings, check_fields, check_room, model_spec, to_request
+
+if sys.version_info >= (3, 11):
+    from typing import Self
+else:  # pragma: no cover - Python 3.10
+    from typing_extensions import Self
 
 if TYPE_CHECKING:
     from llama_index.core.tools import BaseTool
@@ -60,7 +69,7 @@ DEFAULT_MAX_TOKENS = 4096
 def _metadata(
     model: str, context_window: int | None, max_tokens: int, function_calling: bool | None
 ) -> LLMMetadata:
-    spec = lookup(model)
+    spec = model_spec(model)
     return LLMMetadata(
         context_window=context_window or spec.context_window,
         num_output=max_tokens,
@@ -88,6 +97,34 @@ def _private(llm: ModelsLab) -> dict[str, Any]:
     return private
 
 
+def _options(llm: ModelsLab) -> ClientOptions:
+    """The client settings of `llm` now (a changed one gets a new client from the cache)."""
+    key = _private(llm).get("_api_key")  # absent after an unpickling that could not run __init__
+    return ClientOptions(
+        api_key=key.get_secret_value() if key is not None else None,
+        base_url=llm.base_url,
+        timeout=llm.timeout,
+        max_retries=llm.max_retries,
+        default_headers=dict(llm.default_headers) if llm.default_headers else None,
+        max_concurrent_requests=llm.max_concurrent_requests,
+    )
+
+
+def _settings(llm: ModelsLab) -> Settings:
+    """The request settings of `llm` now."""
+    return Settings(
+        model=llm.model,
+        max_tokens=llm.max_tokens,
+        context_window=llm.context_window,
+        temperature=llm.temperature,
+        top_p=llm.top_p,
+        top_k=llm.top_k,
+        stop_sequences=llm.stop_sequences,
+        thinking=llm.thinking,
+        extra_body=llm.additional_kwargs,
+    )
+
+
 class ModelsLab(FunctionCallingLLM):
     """A LlamaIndex LLM on ModelsLab's Messages API (`/api/v7/llm/v1/messages`): chat, streaming, tools.
 
@@ -106,9 +143,7 @@ class ModelsLab(FunctionCallingLLM):
     top_k: int | None = Field(default=None, gt=0, description="Sample from the k most likely tokens.")
     stop_sequences: list[str] | None = Field(default=None, description="Texts that end generation.")
     timeout: float = Field(default=60.0, gt=0, description="Seconds to wait for a response.")
-    max_retries: int = Field(
-        default=2, ge=0, description="Retries for 408/409/429/5xx and connection errors."
-    )
+    max_retries: int = Field(default=2, ge=0, description="Retries for 408/409/429/5xx, connection errors.")
     default_headers: dict[str, str] | None = Field(
         default=None, description="Headers sent with every request."
     )
@@ -136,16 +171,39 @@ class ModelsLab(FunctionCallingLLM):
         description="An httpx.AsyncClient to send with; used as is and never closed here.",
     )
 
+    thinking: dict[str, Any] | None = Field(
+        default=None,
+        description='Extended thinking, sent as given, e.g. {"type": "enabled", "budget_tokens": 1024}.',
+    )
+
     _api_key: SecretStr | None = PrivateAttr(default=None)
-    _client: Client | None = PrivateAttr(default=None)
-    _aclient: AsyncClient | None = PrivateAttr(default=None)
-    _aclient_loop: asyncio.AbstractEventLoop | None = PrivateAttr(default=None)
+    _clients: ClientCache = PrivateAttr(default_factory=ClientCache)
 
     def __init__(self, model: str = DEFAULT_MODEL, *, api_key: str | None = None, **kwargs: Any) -> None:
-        """Configure the LLM; no request is sent and a missing key is reported at the first call."""
+        """Configure the LLM; no request is sent and a missing key is reported at the first call.
+
+        An argument that is no field is a `ValueError` naming the closest one (`temprature` -> `temperature`).
+        """
+        check_fields(kwargs, type(self).model_fields)
         super().__init__(model=model, **kwargs)
-        key = api_key if api_key is not None else os.environ.get("MODELSLAB_API_KEY")
-        self._api_key = SecretStr(key) if key else None
+        self.api_key = api_key if api_key is not None else os.environ.get("MODELSLAB_API_KEY")
+        check_room(self.model, self.max_tokens, self.context_window)
+
+    @property
+    def api_key(self) -> SecretStr | None:
+        """The key: `api_key=`, else `MODELSLAB_API_KEY` when the instance was built (or unpickled)."""
+        return self._api_key
+
+    @api_key.setter
+    def api_key(self, value: str | None) -> None:
+        self._api_key = SecretStr(value) if value else None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled state without the key: unpickling runs `__init__`, which reads it like a new instance."""
+        state: dict[str, Any] = super().__getstate__()
+        if private := state.get("__pydantic_private__"):
+            state["__pydantic_private__"] = {k: v for k, v in private.items() if k != "_api_key"}
+        return state
 
     @classmethod
     def class_name(cls) -> str:
@@ -165,81 +223,56 @@ class ModelsLab(FunctionCallingLLM):
         """
         if type(self).metadata is not ModelsLab.metadata:  # a subclass computes its own metadata
             return super().to_payload()
-        key = (
-            self.class_name(),
-            self.model,
-            self.context_window,
-            self.max_tokens,
-            self.is_function_calling_model,
-        )
-        return dict(_payload(*key))
+        settings = (self.model, self.context_window, self.max_tokens, self.is_function_calling_model)
+        return dict(_payload(self.class_name(), *settings))
 
-    # -- clients: created on first use, kept for the instance's life, never closed from __del__ --------------
-
-    def _client_options(self) -> dict[str, Any]:
-        return {
-            "api_key": self._api_key.get_secret_value() if self._api_key else None,
-            "base_url": self.base_url,
-            "timeout": self.timeout,
-            "max_retries": self.max_retries,
-            "default_headers": self.default_headers,
-            "max_concurrent_requests": self.max_concurrent_requests,
-        }
-
-    # Each read of a private attribute (`self._client`) goes through pydantic's `__getattr__`, which raises
-    # and catches an AttributeError inside (~1 us a read); the two properties below run on every call, so they
-    # read the dict behind private attributes (`__pydantic_private__`) directly, and assign through pydantic.
+    # -- clients: built from the current settings on each call's first need, closed by close() / aclose() ----
 
     @property
     def client(self) -> Client:
-        """The synchronous `modelslab_core.Client` this LLM sends with."""
-        client: Client | None = _private(self)["_client"]
-        if client is None:
-            client = self._client = Client(http_client=self.http_client, **self._client_options())
-        return client
+        """The synchronous `modelslab_core.Client` for the current settings."""
+        clients: ClientCache = _private(self)["_clients"]
+        return clients.client(self.http_client, **_options(self))
 
     @property
     def async_client(self) -> AsyncClient:
-        """The `modelslab_core.AsyncClient` of the running event loop (a pool belongs to one loop)."""
-        try:
-            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
-        private = _private(self)
-        aclient: AsyncClient | None = private["_aclient"]
-        if aclient is None or private["_aclient_loop"] is not loop:
-            aclient = AsyncClient(http_client=self.async_http_client, **self._client_options())
-            self._aclient, self._aclient_loop = aclient, loop
-        return aclient
+        """The running event loop's `modelslab_core.AsyncClient` for the current settings."""
+        clients: ClientCache = _private(self)["_clients"]
+        return clients.async_client(self.async_http_client, **_options(self))
 
-    def _params(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> dict[str, Any]:
-        settings = {
-            "model": self.model,
-            "max_tokens": self.max_tokens,
-            "temperature": self.temperature,
-            "top_p": self.top_p,
-            "top_k": self.top_k,
-            "stop_sequences": self.stop_sequences,
-            "extra_body": self.additional_kwargs,
-        }
-        return to_request(messages, settings, kwargs)
+    def close(self) -> None:
+        """Close the connection pools this LLM opened (injected http clients stay open); it stays usable."""
+        _private(self)["_clients"].close()
 
-    # -- chat ------------------------------------------------------------------------------------------------
+    async def aclose(self) -> None:
+        """Close this event loop's pools and the sync ones (each loop's pools also close with the loop)."""
+        await _private(self)["_clients"].aclose()
 
-    @llm_chat_callback()
-    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        """Send the conversation and return the whole answer."""
-        return to_chat_response(self.client.create(**self._params(messages, kwargs)))
+    def __enter__(self) -> Self:
+        return self
 
-    @llm_chat_callback()
-    async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        """Async `chat`."""
-        return to_chat_response(await self.async_client.create(**self._params(messages, kwargs)))
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
-    @llm_chat_callback()
-    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
-        """Stream the answer as cumulative responses; `delta` is the new text, the last one carries usage."""
-        stream = self.client.stream(**self._params(messages, kwargs))  # arguments checked before any I/O
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def _request(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> MessageParams:
+        return to_request(messages, _settings(self), kwargs)
+
+    # -- the requests, undecorated: chat and complete each fire LlamaIndex's callbacks once ------------------
+
+    def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        return to_chat_response(self.client.create(**self._request(messages, kwargs)))
+
+    async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        return to_chat_response(await self.async_client.create(**self._request(messages, kwargs)))
+
+    def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        stream = self.client.stream(**self._request(messages, kwargs))  # arguments checked before any I/O
 
         def gen() -> ChatResponseGen:
             state = StreamState()
@@ -250,10 +283,8 @@ class ModelsLab(FunctionCallingLLM):
 
         return gen()
 
-    @llm_chat_callback()
-    async def astream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseAsyncGen:
-        """Async `stream_chat`: awaiting it returns the async generator (as the decorator expects)."""
-        stream = self.async_client.stream(**self._params(messages, kwargs))
+    async def _astream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseAsyncGen:
+        stream = self.async_client.stream(**self._request(messages, kwargs))
 
         async def gen() -> ChatResponseAsyncGen:
             state = StreamState()
@@ -264,29 +295,51 @@ class ModelsLab(FunctionCallingLLM):
 
         return gen()
 
-    # -- completion: the chat methods on a one-message conversation ------------------------------------------
+    # -- chat ------------------------------------------------------------------------------------------------
+
+    @llm_chat_callback()
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        """Send the conversation and return the whole answer; keywords are Messages request fields."""
+        return self._chat(messages, **kwargs)
+
+    @llm_chat_callback()
+    async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        """Async `chat`."""
+        return await self._achat(messages, **kwargs)
+
+    @llm_chat_callback()
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        """Stream the answer as cumulative responses; `delta` is the new text, the last one carries usage."""
+        return self._stream_chat(messages, **kwargs)
+
+    @llm_chat_callback()
+    async def astream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseAsyncGen:
+        """Async `stream_chat`: awaiting it returns the async generator (as the decorator expects)."""
+        return await self._astream_chat(messages, **kwargs)
+
+    # -- completion: a one-message conversation, through the undecorated chat --------------------------------
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
         """Complete `prompt` (sent as one user message)."""
-        return chat_to_completion_decorator(self.chat)(prompt, **kwargs)
+        return chat_to_completion_decorator(self._chat)(prompt, **kwargs)
 
     @llm_completion_callback()
     async def acomplete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
         """Async `complete`."""
-        return await achat_to_completion_decorator(self.achat)(prompt, **kwargs)
+        return await achat_to_completion_decorator(self._achat)(prompt, **kwargs)
 
     @llm_completion_callback()
     def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseGen:
         """Stream the completion of `prompt`."""
-        return stream_chat_to_completion_decorator(self.stream_chat)(prompt, **kwargs)
+        return stream_chat_to_completion_decorator(self._stream_chat)(prompt, **kwargs)
 
     @llm_completion_callback()
     async def astream_complete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseAsyncGen:
         """Async `stream_complete`."""
-        return await astream_chat_to_completion_decorator(self.astream_chat)(prompt, **kwargs)
+        return await astream_chat_to_completion_decorator(self._astream_chat)(prompt, **kwargs)
 
     # -- tools -----------------------------------------------------------------------------------------------
 
@@ -310,10 +363,50 @@ class ModelsLab(FunctionCallingLLM):
         prepared: dict[str, Any] = {"messages": messages, **kwargs}
         if tools:
             prepared["tools"] = to_wire_tools(tools)
-            prepared["tool_choice"] = to_tool_choice(
-                tool_choice, tool_required=tool_required, allow_parallel_tool_calls=allow_parallel_tool_calls
-            )
+            prepared["tool_choice"] = to_tool_choice(tool_choice, tool_required=tool_required)
         return prepared
+
+    def _validate_chat_with_tools_response(
+        self,
+        response: ChatResponse,
+        tools: Sequence[BaseTool],
+        allow_parallel_tool_calls: bool = False,
+        **kwargs: Any,
+    ) -> ChatResponse:
+        """One tool call unless parallel calls are allowed (applied here, not asked of the server)."""
+        return response if allow_parallel_tool_calls else to_single_tool_call(response)
+
+    def stream_chat_with_tools(
+        self,
+        tools: Sequence[BaseTool],
+        user_msg: str | ChatMessage | None = None,
+        chat_history: list[ChatMessage] | None = None,
+        verbose: bool = False,
+        allow_parallel_tool_calls: bool = False,
+        tool_required: bool = False,
+        **kwargs: Any,
+    ) -> ChatResponseGen:
+        """Stream `chat_with_tools`: each response keeps one tool call unless parallel calls are allowed."""
+        gen = super().stream_chat_with_tools(
+            tools, user_msg, chat_history, verbose, allow_parallel_tool_calls, tool_required, **kwargs
+        )
+        return gen if allow_parallel_tool_calls else (to_single_tool_call(r) for r in gen)
+
+    async def astream_chat_with_tools(
+        self,
+        tools: Sequence[BaseTool],
+        user_msg: str | ChatMessage | None = None,
+        chat_history: list[ChatMessage] | None = None,
+        verbose: bool = False,
+        allow_parallel_tool_calls: bool = False,
+        tool_required: bool = False,
+        **kwargs: Any,
+    ) -> ChatResponseAsyncGen:
+        """Async `stream_chat_with_tools`."""
+        gen = await super().astream_chat_with_tools(
+            tools, user_msg, chat_history, verbose, allow_parallel_tool_calls, tool_required, **kwargs
+        )
+        return gen if allow_parallel_tool_calls else asingle_tool_calls(gen)
 
     def get_tool_calls_from_response(
         self, response: ChatResponse, error_on_no_tool_call: bool = True, **kwargs: Any

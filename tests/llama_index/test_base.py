@@ -147,7 +147,7 @@ def test_bad_arguments_are_value_errors_before_any_request() -> None:
         llm.stream_chat([ChatMessage(role="system", content="only a system prompt")])
 
 
-def test_clients_are_created_once_and_cached() -> None:
+async def test_clients_are_created_once_and_cached() -> None:
     llm = ModelsLab(api_key="k")
     assert llm.client is llm.client
     assert llm.async_client is llm.async_client
@@ -175,7 +175,7 @@ def test_prepare_chat_with_tools_keeps_user_message_and_history() -> None:
     )
     assert len(history) == 2
     assert prepared["messages"] == [*history, user_msg]
-    assert prepared["tool_choice"] == {"type": "tool", "name": "multiply", "disable_parallel_tool_use": True}
+    assert prepared["tool_choice"] == {"type": "tool", "name": "multiply"}  # nothing undocumented added
     assert prepared["tools"][0]["name"] == "multiply"
 
 

@@ -35,6 +35,7 @@ from llama_index_modelslab._convert import (
     to_wire_tools,
     tool_id,
 )
+from llama_index_modelslab._params import Settings
 from modelslab_core import (
     ContentBlockDeltaEvent,
     ContentBlockStartEvent,
@@ -116,9 +117,12 @@ def test_tool_ids_are_normalized_deterministically_and_stay_distinct() -> None:
         )
 
 
-def test_empty_text_is_dropped_and_empty_turns_vanish() -> None:
-    _, wire = to_wire_messages([user("hi"), ChatMessage(role=MessageRole.ASSISTANT, content="  \n")])
+def test_empty_text_blocks_are_dropped_but_an_empty_turn_is_refused() -> None:
+    blocks = [TextBlock(text="hi"), TextBlock(text="  ")]
+    _, wire = to_wire_messages([ChatMessage(role=MessageRole.USER, blocks=blocks)])
     assert wire == [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]
+    with pytest.raises(ValueError, match=r"messages\[1\] \(assistant\) has no content"):
+        to_wire_messages([user("hi"), ChatMessage(role=MessageRole.ASSISTANT, content="  \n")])
 
 
 def test_images_by_url_bytes_and_path(tmp_path: Path) -> None:
@@ -179,25 +183,39 @@ def test_tools_carry_name_description_and_object_schema() -> None:
 
 
 @pytest.mark.parametrize(
-    ("choice", "required", "parallel", "expected"),
+    ("choice", "required", "expected"),
     [
-        (None, False, True, {"type": "auto"}),
-        (None, True, True, {"type": "any"}),
-        ("auto", True, True, {"type": "auto"}),
-        ("none", False, False, {"type": "none"}),
-        ("required", False, True, {"type": "any"}),
-        ("add", False, True, {"type": "tool", "name": "add"}),
-        ({"type": "function", "function": {"name": "add"}}, False, True, {"type": "tool", "name": "add"}),
-        ({"type": "any"}, False, True, {"type": "any"}),
-        (None, False, False, {"type": "auto", "disable_parallel_tool_use": True}),
+        (None, False, {"type": "auto"}),
+        (None, True, {"type": "any"}),
+        ("auto", True, {"type": "auto"}),
+        ("none", False, {"type": "none"}),
+        ("required", False, {"type": "any"}),
+        ("add", False, {"type": "tool", "name": "add"}),
+        ({"type": "function", "function": {"name": "add"}}, False, {"type": "tool", "name": "add"}),
+        ({"type": "any"}, False, {"type": "any"}),
+        (
+            {"type": "auto", "disable_parallel_tool_use": True},
+            False,
+            {"type": "auto", "disable_parallel_tool_use": True},
+        ),
     ],
 )
-def test_tool_choice(choice: Any, required: bool, parallel: bool, expected: dict[str, Any]) -> None:
-    assert to_tool_choice(choice, tool_required=required, allow_parallel_tool_calls=parallel) == expected
+def test_tool_choice(choice: Any, required: bool, expected: dict[str, Any]) -> None:
+    assert to_tool_choice(choice, tool_required=required) == expected
 
 
 def test_request_merges_settings_call_overrides_and_extra_body() -> None:
-    settings = {"model": "m", "max_tokens": 100, "temperature": None, "top_k": 5, "extra_body": {"a": 1}}
+    settings = Settings(
+        model="m",
+        max_tokens=100,
+        context_window=None,
+        temperature=None,
+        top_p=None,
+        top_k=5,
+        stop_sequences=None,
+        thinking=None,
+        extra_body={"a": 1},
+    )
     call = {"max_tokens": 7, "formatted": True, "extra_body": {"b": 2}, "tools": [], "tool_choice": {"x": 1}}
     params = to_request([ChatMessage(role="system", content="S"), user("hi")], settings, call)
     assert params == {

@@ -1,0 +1,61 @@
+"""Fixtures for the LlamaIndex tests that run against the local Messages server and read what was sent."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from llama_index_modelslab import ModelsLab
+from modelslab_core.testing import LocalServer
+
+
+@pytest.fixture(scope="module")
+def local_server() -> Iterator[LocalServer]:
+    """One local Messages server for the module."""
+    with LocalServer() as server:
+        yield server
+
+
+class Wire:
+    """The JSON bodies of the requests an LLM sent, read by httpx request hooks on injected clients."""
+
+    def __init__(self, server: LocalServer) -> None:
+        self.server = server
+        self.bodies: list[dict[str, Any]] = []
+        self.clients: list[httpx.Client] = []
+
+    def _record(self, request: httpx.Request) -> None:
+        if request.content:
+            self.bodies.append(json.loads(request.content))
+
+    async def _arecord(self, request: httpx.Request) -> None:
+        self._record(request)
+
+    def llm(self, **kwargs: Any) -> ModelsLab:
+        """A ModelsLab on the local server whose sync and async requests are recorded here."""
+        kwargs.setdefault("api_key", "test-key")
+        self.clients.append(httpx.Client(event_hooks={"request": [self._record]}))
+        return ModelsLab(
+            base_url=self.server.base_url,
+            http_client=self.clients[-1],
+            async_http_client=httpx.AsyncClient(event_hooks={"request": [self._arecord]}),
+            **kwargs,
+        )
+
+    @property
+    def last(self) -> dict[str, Any]:
+        assert self.bodies, "no request was sent"
+        return self.bodies[-1]
+
+
+@pytest.fixture
+def wire(local_server: LocalServer) -> Iterator[Wire]:
+    """Builds LLMs whose request bodies are recorded (`wire.llm(...)`, then `wire.last`)."""
+    recorder = Wire(local_server)
+    yield recorder
+    for client in recorder.clients:
+        client.close()

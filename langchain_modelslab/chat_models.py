@@ -79,6 +79,9 @@ class ChatModelsLab(BaseChatModel):
     """Extra body fields sent with every request (e.g. `{"service_tier": "auto"}`)."""
     max_concurrent_requests: int | None = None
     """Cap on requests in flight per client (batches), None for no cap."""
+    limiter: Any = Field(default="adaptive", exclude=True)
+    """The account's concurrency limiter: `"adaptive"` (shared by every client of the key; Redis when
+    `MODELSLAB_LIMITER_URL` is set), `None` (off), or a `modelslab_core.AdaptiveLimiter` / `RedisLimiter`."""
 
     _clients: ClientCache = PrivateAttr(default_factory=ClientCache)
 
@@ -147,6 +150,7 @@ class ChatModelsLab(BaseChatModel):
             "default_headers": self.default_headers,
             "auth": self.auth,
             "max_concurrent_requests": self.max_concurrent_requests,
+            "limiter": self.limiter,
         }
 
     def close(self) -> None:

@@ -107,6 +107,7 @@ def _options(llm: ModelsLab) -> ClientOptions:
         max_retries=llm.max_retries,
         default_headers=dict(llm.default_headers) if llm.default_headers else None,
         max_concurrent_requests=llm.max_concurrent_requests,
+        limiter=llm.limiter,
     )
 
 
@@ -158,6 +159,12 @@ class ModelsLab(FunctionCallingLLM):
     )
     max_concurrent_requests: int | None = Field(
         default=None, gt=0, description="Cap on requests in flight from this LLM (per client)."
+    )
+    limiter: Any = Field(
+        default="adaptive",
+        exclude=True,
+        description="The account's concurrency limiter: 'adaptive' (shared by every client of the key;"
+        " Redis when MODELSLAB_LIMITER_URL is set), None (off), or an AdaptiveLimiter / RedisLimiter.",
     )
 
     http_client: httpx.Client | None = Field(

@@ -6,11 +6,12 @@ Responses: `to_ai_message` (a whole `Message`), `to_usage_metadata`, `split_thin
 `content_blocks` translator registered for `model_provider`). Stream events are translated in `_stream`.
 
 Shape of the LangChain output, the same for `invoke` and for a gathered `stream`:
-- text only: `content` is the answer string; reasoning (thinking blocks, or an R1-style `<think>...</think>`
-  prefix) goes to `additional_kwargs["reasoning_content"]`;
-- otherwise (tools were sent, or the answer holds tool calls): `content` is a list of Messages-format blocks
-  (`text`, `thinking`, `tool_use`, ...), as `ChatAnthropic` produces, plus `tool_calls` and the same
-  `reasoning_content`.
+- text only (tools bound or not): `content` is the answer string; reasoning split from an R1-style
+  `<think>...</think>` prefix goes to `additional_kwargs["reasoning_content"]`;
+- otherwise (tool calls, thinking blocks, citations, server-tool blocks): `content` is a list of
+  Messages-format blocks (`text`, `thinking` with its `signature`, `tool_use`, ...), as `ChatAnthropic`
+  produces, plus `tool_calls` and the same `reasoning_content`. Streams give index-keyed blocks from the
+  first such block on (and from the start while tools are bound): gathered, they hold the same blocks.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from langchain_core.messages import (
     ToolMessage,
 )
 from langchain_core.messages.ai import InputTokenDetails, UsageMetadata
+from langchain_core.messages.block_translators import register_translator
 
 from modelslab_core import (
     ImageBlock,
@@ -41,6 +43,7 @@ from modelslab_core import (
     ToolUseBlock,
     UnknownBlock,
     Usage,
+    parse_tool_input,
 )
 from modelslab_core import split_think as core_split_think
 
@@ -70,7 +73,9 @@ PROVIDER = "modelslab"
 
 _TOOL_ID = re.compile(r"^[a-zA-Z0-9_-]+$")
 _DATA_URI = re.compile(r"^data:(?P<mime>[^;,]+);base64,(?P<data>.+)$", re.DOTALL)
-_PASSTHROUGH = frozenset({"tool_result", "redacted_thinking", "search_result", "server_tool_use"})
+_PASSTHROUGH = frozenset(
+    {"tool_result", "redacted_thinking", "search_result", "server_tool_use", "web_search_tool_result"}
+)
 
 # --- requests -----------------------------------------------------------------------------------------------
 
@@ -94,12 +99,14 @@ def to_wire_messages(
 ) -> tuple[str | list[JSONObject] | None, list[JSONObject]]:
     """`(system, messages)` for a Messages request.
 
-    System messages (one or several, anywhere) go to `system`; consecutive turns of one role (human and tool
-    messages, or two AI messages) merge into one turn; whitespace-only text blocks are dropped.
+    System messages (one or several, anywhere) go to `system`, as one string when they are plain text;
+    consecutive turns of one role (human and tool messages, or two AI messages) merge into one turn;
+    whitespace-only text blocks are dropped, except beside a `tool_use` (where the server accepts them).
+    An empty human message is a `ValueError` naming its index; an empty AI message is skipped.
     """
     system: list[JSONObject] = []
     turns: list[JSONObject] = []
-    for message in messages:
+    for i, message in enumerate(messages):
         if isinstance(message, SystemMessage) or (
             isinstance(message, ChatMessage) and message.role == "system"
         ):
@@ -107,7 +114,12 @@ def to_wire_messages(
             continue
         role, content = _turn(message)
         if not content:
-            continue  # e.g. an AI turn with nothing but an empty string
+            if role == "user":
+                raise ValueError(
+                    f"messages[{i}].content ({type(message).__name__}) is empty or blank: give it text or "
+                    "other content, or leave the message out"
+                )
+            continue  # an AI turn with nothing but an empty string: nothing to send back
         if turns and turns[-1]["role"] == role:
             previous = turns[-1]["content"]
             turns[-1]["content"] = _as_blocks(previous) + _as_blocks(content)
@@ -117,11 +129,11 @@ def to_wire_messages(
 
 
 def _system(blocks: list[JSONObject]) -> str | list[JSONObject] | None:
+    """One string (ModelsLab's schema types `system` as a string) unless a block feature needs blocks."""
     if not blocks:
         return None
-    if len(blocks) == 1 and blocks[0].keys() == {"type", "text"}:
-        text: str = blocks[0]["text"]
-        return text
+    if all(block.keys() == {"type", "text"} for block in blocks):
+        return "\n\n".join(block["text"] for block in blocks)
     return blocks
 
 
@@ -162,10 +174,13 @@ def _user_blocks(content: str | list[str | dict[Any, Any]], where: str) -> list[
     return blocks
 
 
-def _block(item: str | Mapping[str, Any], where: str) -> JSONObject | None:
-    """One input content block in wire form; None for blocks that carry nothing (empty text)."""
+def _block(item: str | Mapping[str, Any], where: str, *, blank_text: bool = False) -> JSONObject | None:
+    """One input content block in wire form; None for blocks that carry nothing (empty text).
+
+    `blank_text` keeps whitespace-only text (beside a `tool_use`, as recorded traffic sends it).
+    """
     if isinstance(item, str):
-        return {"type": "text", "text": item} if item.strip() else None
+        return {"type": "text", "text": item} if item.strip() or (blank_text and item) else None
     kind = item.get("type")
     raw_extras = item.get("extras")
     extras: Mapping[str, Any] = raw_extras if isinstance(raw_extras, Mapping) else {}
@@ -173,7 +188,8 @@ def _block(item: str | Mapping[str, Any], where: str) -> JSONObject | None:
     block: JSONObject | None
     if kind == "text":
         text = item.get("text")
-        block = {"type": "text", "text": text} if isinstance(text, str) and text.strip() else None
+        keep = isinstance(text, str) and (text.strip() or (blank_text and text))
+        block = {"type": "text", "text": text} if keep else None
         if block is not None and item.get("citations"):
             block["citations"] = item["citations"]
     elif kind in ("image", "image_url"):
@@ -192,7 +208,9 @@ def _block(item: str | Mapping[str, Any], where: str) -> JSONObject | None:
     elif kind == "non_standard" and isinstance(item.get("value"), Mapping):
         block = dict(item["value"])
     elif kind in _PASSTHROUGH:
-        block = {k: v for k, v in item.items() if k != "index"}
+        block = {k: v for k, v in item.items() if k not in ("index", "partial_json")}
+        if "partial_json" in item:  # a streamed server tool's input, as the stream gathered it
+            block["input"] = parse_tool_input(item["partial_json"])
         if kind == "tool_result":
             block["tool_use_id"] = normalize_tool_call_id(item.get("tool_use_id"))
     elif kind in ("input_json_delta", "tool_call_chunk"):
@@ -253,8 +271,12 @@ def _assistant_content(message: AIMessage) -> str | list[JSONObject]:
     if isinstance(message.content, str) and not message.tool_calls:
         return message.content if message.content.strip() else []
     blocks: list[JSONObject] = []
-    for item in [message.content] if isinstance(message.content, str) else message.content:
-        block = _block(item, "AI message")
+    items = [message.content] if isinstance(message.content, str) else message.content
+    beside_a_call = bool(message.tool_calls) or any(
+        isinstance(item, Mapping) and item.get("type") in ("tool_use", "tool_call") for item in items
+    )
+    for item in items:
+        block = _block(item, "AI message", blank_text=beside_a_call)
         if block is None:
             continue
         if block["type"] == "tool_use":
@@ -340,8 +362,13 @@ def split_think(text: str) -> tuple[str, str]:
     return reasoning or "", answer
 
 
-def to_usage_metadata(usage: Usage) -> UsageMetadata:
-    """LangChain usage: `input_tokens` counts cache reads and writes too, as LangChain defines it."""
+def to_usage_metadata(usage: Usage | None) -> UsageMetadata | None:
+    """LangChain usage: `input_tokens` counts cache reads and writes too, as LangChain defines it.
+
+    None for a reply without usage: absent, not zero.
+    """
+    if usage is None:
+        return None
     read, created = usage.cache_read_input_tokens, usage.cache_creation_input_tokens
     input_tokens = usage.input_tokens + (read or 0) + (created or 0)
     metadata = cast(
@@ -363,22 +390,25 @@ def to_usage_metadata(usage: Usage) -> UsageMetadata:
 
 
 def _response_metadata(message: Message) -> JSONObject:
-    return {
+    metadata: JSONObject = {
         "id": message.id,
         "model": message.model,
         "model_name": message.model,
         "stop_reason": message.stop_reason,
         "stop_sequence": message.stop_sequence,
-        **({"usage": message.usage.model_dump(exclude_none=True)} if message.usage is not None else {}),
         "model_provider": PROVIDER,
     }
+    if message.usage is not None:
+        metadata["usage"] = message.usage.model_dump(exclude_none=True)
+    return metadata
 
 
-def to_ai_message(message: Message, *, as_blocks: bool = False) -> AIMessage:
-    """The `AIMessage` for a whole response; `as_blocks` keeps list content even for a text-only answer."""
+def to_ai_message(message: Message) -> AIMessage:
+    """The `AIMessage` for a whole response: `content` is a string when the answer is text only."""
     blocks: list[JSONObject] = []
     reasoning: list[str] = []
     tool_calls = []
+    plain = True  # text, and reasoning split from a `<think>` prefix: nothing a string cannot carry
     first_text = True
     for block in message.content:
         if isinstance(block, TextBlock):
@@ -389,12 +419,15 @@ def to_ai_message(message: Message, *, as_blocks: bool = False) -> AIMessage:
                 if thought:
                     reasoning.append(thought)
                     blocks.append({"type": "thinking", "thinking": thought})
-            if text:
+            if text or block.citations:
                 wire: JSONObject = {"type": "text", "text": text}
                 if block.citations:
                     wire["citations"] = block.citations
+                    plain = False
                 blocks.append(wire)
-        elif isinstance(block, ThinkingBlock):
+            continue
+        plain = False
+        if isinstance(block, ThinkingBlock):
             reasoning.append(block.thinking)
             blocks.append(block.model_dump(exclude_none=True))
         elif isinstance(block, ToolUseBlock):
@@ -406,14 +439,13 @@ def to_ai_message(message: Message, *, as_blocks: bool = False) -> AIMessage:
             never(block)
     extra = {"reasoning_content": "".join(reasoning)} if reasoning else {}
     content: str | list[Any] = blocks
-    plain = all(b["type"] in ("text", "thinking") and "citations" not in b for b in blocks)
-    if not as_blocks and not tool_calls and plain:
+    if plain:
         content = "".join(b["text"] for b in blocks if b["type"] == "text")
     return AIMessage(
         content=content,
         additional_kwargs=extra,
         tool_calls=tool_calls,
-        usage_metadata=to_usage_metadata(message.usage) if message.usage is not None else None,
+        usage_metadata=to_usage_metadata(message.usage),
         response_metadata=_response_metadata(message),
     )
 
@@ -460,3 +492,7 @@ def _with_reasoning(message: AIMessage, blocks: list[types.ContentBlock]) -> lis
 
 def _v1(block: JSONObject) -> types.ContentBlock:
     return cast("types.ContentBlock", block)
+
+
+# registered where the translators are defined, so that importing this module is enough
+register_translator(PROVIDER, to_v1_blocks, to_v1_chunk_blocks)

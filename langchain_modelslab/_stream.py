@@ -1,8 +1,9 @@
 """Stream events -> `AIMessageChunk`s: a pure function, `to_chunk`, and the state it keeps per stream. No I/O.
 
 The chunks gather (`chunk + chunk`) into the same message `to_ai_message` builds for the whole response:
-text as a string (or as indexed `text` blocks when tools were sent), reasoning apart from the answer, one
-`tool_call_chunk` series per tool block, and usage once, on the last chunk (`chunk_position="last"`).
+text as a string, reasoning apart from the answer, one `tool_call_chunk` series per tool block, and usage
+once, on the last chunk (`chunk_position="last"`). While tools are bound, and from the first block a string
+cannot carry (thinking with its signature, citations, server-tool blocks), chunks are index-keyed blocks.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from modelslab_core import (
     UnknownEvent,
     Usage,
 )
+from modelslab_core.types import CitationsDelta
 
 from ._convert import PROVIDER, JSONObject, never, to_usage_metadata
 
@@ -59,7 +61,7 @@ class ChunkState:
     __slots__ = ("as_blocks", "kinds", "next_index", "out", "splitter", "start", "stop", "tool_args")
 
     def __init__(self, *, as_blocks: bool) -> None:
-        self.as_blocks = as_blocks
+        self.as_blocks = as_blocks  # set while tools are bound; turned on by the first block a string lacks
         self.start: Message | None = None
         self.stop: MessageDeltaEvent | None = None
         self.kinds: dict[int, str] = {}  # wire block index -> block type
@@ -92,12 +94,15 @@ def to_chunk(event: StreamEvent, state: ChunkState, stream: UsageSource) -> AIMe
         if isinstance(delta, ThinkingDelta):
             return _pieces(state, event.index, delta.thinking, "")
         if isinstance(delta, SignatureDelta):
-            if not state.as_blocks:
-                return None
+            state.as_blocks = True  # the signature must go back with its thinking: only a block carries it
             block = {"type": "thinking", "thinking": "", "signature": delta.signature}
             return _block_chunk(state, event.index, "thinking", block)
-        if isinstance(delta, UnknownDelta) or delta.type == "citations_delta":
-            return None  # citations and new delta kinds reach the caller through invoke only
+        if isinstance(delta, CitationsDelta):
+            state.as_blocks = True
+            cited: JSONObject = {"type": "text", "text": "", "citations": [delta.citation]}
+            return _block_chunk(state, event.index, "text", cited)
+        if isinstance(delta, UnknownDelta):
+            return None  # new delta kinds reach the caller through invoke only
         never(delta)
     if isinstance(event, ContentBlockStartEvent):
         return _start(state, event)
@@ -165,10 +170,15 @@ def _block_chunk(state: ChunkState, wire_index: int, kind: str, block: JSONObjec
 def _start(state: ChunkState, event: ContentBlockStartEvent) -> AIMessageChunk | None:
     block = event.content_block
     state.kinds[event.index] = block.type
+    if not isinstance(block, (TextBlock, ToolUseBlock)) or block_has_citations(block):
+        state.as_blocks = True  # what a string cannot carry: from here on, the chunks are blocks
     if isinstance(block, TextBlock):
         return _text(state, event.index, block.text) if block.text else None
     if isinstance(block, ThinkingBlock):
-        return _pieces(state, event.index, block.thinking, "") if block.thinking else None
+        chunk = _pieces(state, event.index, block.thinking, "")
+        if chunk is None:  # an empty start still opens the block, so that its signature finds it
+            chunk = _block_chunk(state, event.index, "thinking", {"type": "thinking", "thinking": ""})
+        return chunk
     if isinstance(block, ToolUseBlock):
         state.tool_args[event.index] = bool(block.input)
         index = state.index(event.index, "tool_use")
@@ -181,13 +191,19 @@ def _start(state: ChunkState, event: ContentBlockStartEvent) -> AIMessageChunk |
             content=content, tool_call_chunks=[call], response_metadata={"model_provider": PROVIDER}
         )
     if isinstance(block, (RedactedThinkingBlock, ImageBlock, ToolResultBlock, UnknownBlock)):
-        if not state.as_blocks:
-            return None
         return _block_chunk(state, event.index, block.type, block.model_dump(exclude_none=True))
     never(block)
 
 
+def block_has_citations(block: TextBlock | ToolUseBlock) -> bool:
+    return isinstance(block, TextBlock) and block.citations is not None
+
+
 def _tool_args(state: ChunkState, wire_index: int, partial_json: str) -> AIMessageChunk:
+    kind = state.kinds.get(wire_index, "tool_use")
+    if kind != "tool_use":  # a server tool's input (server_tool_use, mcp_tool_use): no call for the caller
+        block = {"type": "input_json_delta", "partial_json": partial_json}
+        return _block_chunk(state, wire_index, kind, block)
     index = state.index(wire_index, "tool_use")
     call = tool_call_chunk(name=None, args=partial_json, id=None, index=index)
     content: list[str | dict[Any, Any]] = []

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         IncompleteStreamError,
         InsufficientCreditsError,
         InternalServerError,
+        LimiterError,
         ModelsLabError,
         NotFoundError,
         OverloadedError,
@@ -30,8 +31,10 @@ if TYPE_CHECKING:
         RequestTooLargeError,
         ServiceUnavailableError,
     )
+    from .limiter import AdaptiveLimiter
     from .params import CountTokensParams, MessageParams
     from .reasoning import ThinkSplitter, split_think
+    from .redis_limiter import RedisLimiter
     from .retry import RetryPolicy
     from .sse import ServerSentEvent, SSEDecoder, parse_event
     from .stream import MessageAccumulator, parse_tool_input
@@ -85,6 +88,9 @@ _MODULE_OF = {
     "ErrorEvent": "types",
     "ImageBlock": "types",
     "IncompleteStreamError": "errors",
+    "LimiterError": "errors",
+    "AdaptiveLimiter": "limiter",
+    "RedisLimiter": "redis_limiter",
     "InputJSONDelta": "types",
     "InsufficientCreditsError": "errors",
     "InternalServerError": "errors",
@@ -144,6 +150,7 @@ __all__ = [
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
+    "AdaptiveLimiter",
     "AsyncClient",
     "AsyncMessageStream",
     "AuthenticationError",
@@ -160,6 +167,7 @@ __all__ = [
     "InputJSONDelta",
     "InsufficientCreditsError",
     "InternalServerError",
+    "LimiterError",
     "Message",
     "MessageAccumulator",
     "MessageDeltaEvent",
@@ -176,6 +184,7 @@ __all__ = [
     "ProviderError",
     "RateLimitError",
     "RedactedThinkingBlock",
+    "RedisLimiter",
     "RequestTooLargeError",
     "RetryPolicy",
     "SSEDecoder",

@@ -6,6 +6,7 @@ ModelsLabError
 │   ├── APITimeoutError             connect, read, write or pool timeout
 │   └── IncompleteStreamError       the stream ended before `message_stop`
 ├── APIResponseValidationError      not what the spec says (HTML page, broken JSON, not a Message)
+├── LimiterError                    the shared concurrency limiter cannot work (Redis missing or unreachable)
 └── APIStatusError                  the server said no (HTTP status, error body behind HTTP 200, SSE `error`)
     ├── BadRequestError             400 invalid_request_error
     ├── AuthenticationError         401 authentication_error
@@ -43,6 +44,7 @@ __all__ = [
     "IncompleteStreamError",
     "InsufficientCreditsError",
     "InternalServerError",
+    "LimiterError",
     "ModelsLabError",
     "NotFoundError",
     "OverloadedError",
@@ -58,6 +60,10 @@ __all__ = [
 
 class ModelsLabError(Exception):
     """Root of every error the ModelsLab client raises."""
+
+
+class LimiterError(ModelsLabError):
+    """The account's shared limiter cannot grant slots (Redis missing or unreachable); nothing was sent."""
 
 
 class APIConnectionError(ModelsLabError):

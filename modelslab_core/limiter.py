@@ -33,6 +33,7 @@ __all__ = [
     "LimiterChoice",
     "LimiterStats",
     "Outcome",
+    "PerAccount",
     "account_id",
     "forget_accounts",
     "limiter_for",
@@ -82,7 +83,14 @@ class Limiter(Protocol):
     def service_time(self) -> float: ...
 
 
-LimiterChoice = Literal["adaptive"] | Limiter | None
+@runtime_checkable
+class PerAccount(Protocol):
+    """A limiter shared by several accounts, with one view each (`RedisLimiter`)."""
+
+    def for_account(self, account: str) -> Limiter: ...
+
+
+LimiterChoice = Literal["adaptive"] | Limiter | PerAccount | None
 """`"adaptive"` (the default: the process's limiter for the account, or Redis when `MODELSLAB_LIMITER_URL` is
 set), `None` (no limiter), or a limiter object used as is."""
 
@@ -266,11 +274,13 @@ def limiter_for(choice: LimiterChoice, api_key: str, base_url: str) -> Limiter |
     """The limiter a client with this key and base URL uses for `choice` (see `LimiterChoice`)."""
     if choice is None:
         return None
+    account = account_id(api_key, base_url)
     if choice != "adaptive":
+        if isinstance(choice, PerAccount):  # a RedisLimiter: one shared connection, a view per account
+            return choice.for_account(account)
         if isinstance(choice, Limiter):
             return choice
         raise ValueError(f"limiter must be 'adaptive', None or a limiter object, got {choice!r}")
-    account = account_id(api_key, base_url)
     url = os.environ.get("MODELSLAB_LIMITER_URL", "").strip()
     with _registry_lock:
         if url:

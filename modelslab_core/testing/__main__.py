@@ -25,7 +25,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--fault", default=None, help=f"fault for requests without a header: {', '.join(FAULTS)}"
     )
     parser.add_argument("--replay", default=None, help="JSONL corpus of recorded exchanges to serve")
+    parser.add_argument(
+        "--queue-limit",
+        type=int,
+        default=None,
+        help="requests in service at once per API key, the rest refused with a 429 (ModelsLab: 5, 10 or 15)",
+    )
+    parser.add_argument(
+        "--latency-ms", type=float, default=0, help="milliseconds each request is held (streams spread it)"
+    )
     args = parser.parse_args(argv)
+    if args.queue_limit is not None and args.queue_limit < 1:
+        parser.error("--queue-limit: must be an integer >= 1")
+    if args.latency_ms < 0:
+        parser.error("--latency-ms: must be >= 0")
     try:
         parse_faults(args.fault or "")
     except ValueError as exc:
@@ -37,7 +50,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(
             serve(
-                args.host, args.port, api_key=args.api_key, fault=args.fault, replay=args.replay, ready=ready
+                args.host,
+                args.port,
+                api_key=args.api_key,
+                fault=args.fault,
+                replay=args.replay,
+                ready=ready,
+                queue_limit=args.queue_limit,
+                latency_ms=args.latency_ms,
             )
         )
     return 0

@@ -16,6 +16,7 @@ from pathlib import Path
 from ._faults import ErrorReply, Plan, parse_faults, plan
 from ._http import Request, Response, Send
 from ._model import RequestError, count_input_tokens, generate, reply_to_json, validate
+from ._queue import AccountQueue, queue_full
 from ._replay import ReplayCorpus
 from ._sse import BARE_FIELDS, stream_bytes
 
@@ -139,9 +140,19 @@ class ServerStats:
 class App:
     """Answers requests; one instance per server."""
 
-    def __init__(self, *, api_key: str | None, fault: str | None, replay: str | Path | None) -> None:
-        """Configure the expected key (None: any), a default fault and an optional replay corpus."""
+    def __init__(
+        self,
+        *,
+        api_key: str | None,
+        fault: str | None,
+        replay: str | Path | None,
+        queue_limit: int | None = None,
+        latency: float = 0.0,
+    ) -> None:
+        """Configure the expected key (None: any), a default fault, an optional replay corpus, and the
+        account queue (`queue_limit` requests in service per key, each held `latency` seconds)."""
         self.api_key = api_key
+        self.queue = AccountQueue(queue_limit, latency)
         self.fault = fault
         parse_faults(fault or "")  # fail at start-up, not on the first request
         self.replay = ReplayCorpus(replay) if replay is not None else None
@@ -167,15 +178,28 @@ class App:
             return
         seen = self.stats.enter(request.path, [f.key for f in faults])
         try:
-            await reply(await self._answer(request, plan(faults, seen), request_id))
+            account = _presented_key(request)
+            if not self.queue.admit(account):
+                assert self.queue.limit is not None
+                await reply(queue_full(self.queue.limit, request_id))
+                return
+            try:
+                response, wait = self.queue.hold(await self._answer(request, plan(faults, seen), request_id))
+                if wait:
+                    await asyncio.sleep(wait)
+                await reply(response)
+            finally:
+                self.queue.leave(account)
         finally:
             self.stats.leave()
 
     def _local(self, request: Request) -> Response:
         if request.path == "/_local/stats" and request.method == "GET":
-            return Response(200, [_JSON], json.dumps(self.stats.as_dict()).encode())
+            counters = {**self.stats.as_dict(), **self.queue.counters()}
+            return Response(200, [_JSON], json.dumps(counters).encode())
         if request.path == "/_local/reset" and request.method == "POST":
             self.stats.reset()
+            self.queue.reset()
             return Response(200, [_JSON], b'{"ok":true}')
         return _error(404, "not_found_error", f"Not found: {request.method} {request.path}", "")
 
@@ -223,10 +247,7 @@ class App:
 
     def _auth(self, request: Request) -> str | None:
         """Why the request is not authenticated, or None if it is."""
-        key = request.headers.get("x-api-key", "")
-        authorization = request.headers.get("authorization", "")
-        if not key and authorization[:7].lower() == "bearer ":
-            key = authorization[7:].strip()
+        key = _presented_key(request)
         if not key:
             return "x-api-key header is required (or Authorization: Bearer <key>)"
         if self.api_key is not None and key != self.api_key:
@@ -243,6 +264,15 @@ class App:
         if record.is_stream:
             return Response(record.status, headers, stream=[record.body])
         return Response(record.status, headers, record.body)
+
+
+def _presented_key(request: Request) -> str:
+    """The API key a request presents, by `x-api-key` or `Authorization: Bearer`; "" for none."""
+    key = request.headers.get("x-api-key", "")
+    authorization = request.headers.get("authorization", "")
+    if not key and authorization[:7].lower() == "bearer ":
+        key = authorization[7:].strip()
+    return key
 
 
 def _parse(body: bytes) -> object:

@@ -11,6 +11,7 @@ from types import TracebackType
 from ._app import PREFIX, SERVER_HEADER, App, ServerStats
 from ._faults import parse_faults
 from ._http import HTTPServer
+from ._queue import AccountQueue
 
 __all__ = ["LocalServer", "serve"]
 
@@ -35,13 +36,19 @@ class LocalServer:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
+        queue_limit: int | None = None,
+        latency_ms: float = 0,
     ) -> None:
         """Configure the server; nothing listens until :meth:`start`.
 
         ``api_key``: the one key accepted (None: any non-empty key). ``fault``: a fault applied to requests
         that send no ``x-modelslab-fault`` header. ``replay``: a JSONL corpus to serve instead of the model.
+        ``queue_limit``: ModelsLab's account queue, at most that many requests in service per API key, the
+        rest refused at once with a 429; ``latency_ms``: how long each request is held (streams spread it).
         """
-        self._app = App(api_key=api_key, fault=fault, replay=replay)
+        self._app = App(
+            api_key=api_key, fault=fault, replay=replay, queue_limit=queue_limit, latency=latency_ms / 1000
+        )
         self._http = HTTPServer(self._app, host, port, [("server", SERVER_HEADER)])
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -65,6 +72,11 @@ class LocalServer:
     def base_url(self) -> str:
         """The base URL a client takes, e.g. ``http://127.0.0.1:8123/api/v7/llm``."""
         return self.url + PREFIX
+
+    @property
+    def queue(self) -> AccountQueue:
+        """The account queue: its limit (`set_limit` changes it), refusals and peak in service per key."""
+        return self._app.queue
 
     @property
     def stats(self) -> ServerStats:
@@ -132,11 +144,12 @@ async def serve(
     fault: str | None = None,
     replay: str | Path | None = None,
     ready: Callable[[str], None] | None = None,
+    queue_limit: int | None = None,
+    latency_ms: float = 0,
 ) -> None:
     """Serve in the current event loop until cancelled; ``ready(base_url)`` is called once listening."""
-    http = HTTPServer(
-        App(api_key=api_key, fault=fault, replay=replay), host, port, [("server", SERVER_HEADER)]
-    )
+    app = App(api_key=api_key, fault=fault, replay=replay, queue_limit=queue_limit, latency=latency_ms / 1000)
+    http = HTTPServer(app, host, port, [("server", SERVER_HEADER)])
     await http.start()
     try:
         if ready is not None:

@@ -39,7 +39,7 @@ def test_system_messages_are_hoisted_and_joined() -> None:
     system, messages = to_wire_messages(
         [SystemMessage("be brief"), HumanMessage("hi"), SystemMessage("and kind")]
     )
-    assert system == [{"type": "text", "text": "be brief"}, {"type": "text", "text": "and kind"}]
+    assert system == "be brief\n\nand kind"
     assert messages == [{"role": "user", "content": "hi"}]
 
 
@@ -525,3 +525,23 @@ def test_unknown_events_and_deltas_are_skipped() -> None:
     events = _events([_text("a")])
     events.insert(2, EVENTS.validate_python({"type": "local_annotation", "note": "x"}))
     assert _gather(_stream(events)).content == "a"
+
+
+def test_whitespace_text_beside_tool_use_is_kept() -> None:
+    call = {"name": "add", "args": {"a": 1}, "id": "toolu_1", "type": "tool_call"}
+    with_call = AIMessage([{"type": "text", "text": " "}], tool_calls=[call])  # type: ignore[list-item]
+    _, messages = to_wire_messages([HumanMessage("hi"), with_call])
+    assert messages[1]["content"] == [
+        {"type": "text", "text": " "},
+        {"type": "tool_use", "id": "toolu_1", "name": "add", "input": {"a": 1}},
+    ]
+    _, messages = to_wire_messages([HumanMessage("hi"), AIMessage([{"type": "text", "text": " "}, "ok"])])
+    assert messages[1]["content"] == [{"type": "text", "text": "ok"}]  # no tool_use: blank text dropped
+
+
+def test_a_reply_without_usage_reports_none_not_zero() -> None:
+    message = _message([{"type": "text", "text": "hi"}]).model_copy(update={"usage": None})
+    answer = to_ai_message(message)
+    assert answer.usage_metadata is None
+    assert "usage" not in answer.response_metadata
+    assert to_usage_metadata(None) is None

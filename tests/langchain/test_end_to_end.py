@@ -307,9 +307,9 @@ def test_secrets_stay_out_of_repr_and_params(server: LocalServer) -> None:
 
 def test_one_client_per_instance(model: ChatModelsLab) -> None:
     model.invoke("hi")
-    first = model._client
+    first = model._sync_client()
     model.invoke("hi")
-    assert model._client is first is not None
+    assert model._sync_client() is first
 
 
 async def test_astream_events(model: ChatModelsLab) -> None:

@@ -55,6 +55,16 @@ class TestChatModelsLabUnit(ChatModelUnitTests):
     def model_override_value(self) -> str:
         return OTHER_MODEL
 
+    @pytest.mark.xfail(
+        strict=True,
+        raises=ValueError,  # "Deserialization of ('langchain_modelslab', 'ChatModelsLab') is not allowed"
+        reason="langchain-core's load() admits only the classes of its own mapping, even with "
+        "allowed_objects='all'; the snapshot part runs and passes, and tests/langchain/test_serialization.py "
+        "checks the round trip with allowed_objects=[ChatModelsLab]",
+    )
+    def test_serdes(self, model: BaseChatModel, snapshot: Any) -> None:
+        super().test_serdes(model, snapshot)
+
 
 @pytest.mark.vcr(allow_playback_repeats=True)  # test_stream_time replays its stream many times
 class TestChatModelsLabIntegration(ChatModelIntegrationTests):

@@ -1,0 +1,81 @@
+"""The Lua scripts of `RedisLimiter`: `_aimd.Controller`'s rules, run atomically inside Redis.
+
+KEYS[1] is the account's lease set (a sorted set: token -> expiry in ms), KEYS[2] its state (a hash with the
+controller's fields). A lease whose expiry passed is dropped before every grant, so the slots of a killed
+worker come back within the lease TTL.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ACQUIRE", "RELEASE"]
+
+ACQUIRE = """
+local now = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  redis.call('HSET', KEYS[2], 'limit', ARGV[4], 'ceiling', ARGV[5], 'decrease', ARGV[6], 'slow_start', 1,
+    'generation', 0, 'credit', 0, 'failed_at', 0, 'probe_windows', 1, 'increases', 0, 'decreases', 0,
+    'congested', 0, 'granted', 0)
+end
+local limit = tonumber(redis.call('HGET', KEYS[2], 'limit'))
+local n = redis.call('ZCARD', KEYS[1])
+if n >= limit then
+  return {0, 0, 0}
+end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
+redis.call('HINCRBY', KEYS[2], 'granted', 1)
+local generation = tonumber(redis.call('HGET', KEYS[2], 'generation'))
+local saturated = 0
+if n + 1 >= limit then saturated = 1 end
+return {1, generation, saturated}
+"""
+
+RELEASE = """
+redis.call('ZREM', KEYS[1], ARGV[1])
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  return 0
+end
+local function num(field) return tonumber(redis.call('HGET', KEYS[2], field)) end
+local outcome, generation, saturated = ARGV[2], tonumber(ARGV[3]), ARGV[4] == '1'
+local limit = num('limit')
+if outcome == 'ok' then
+  if not saturated or limit >= num('ceiling') then return 0 end
+  if num('slow_start') == 1 then
+    redis.call('HSET', KEYS[2], 'limit', limit + 1)
+    redis.call('HINCRBY', KEYS[2], 'increases', 1)
+    return 0
+  end
+  local credit, failed_at, windows = num('credit') + 1, num('failed_at'), num('probe_windows')
+  local need = limit
+  if failed_at > 0 and limit + 1 >= failed_at then need = limit * windows end
+  if credit < need then
+    redis.call('HSET', KEYS[2], 'credit', credit)
+    return 0
+  end
+  if failed_at > 0 and limit >= failed_at then
+    redis.call('HSET', KEYS[2], 'failed_at', 0, 'probe_windows', 1)
+  end
+  redis.call('HSET', KEYS[2], 'credit', 0, 'limit', limit + 1)
+  redis.call('HINCRBY', KEYS[2], 'increases', 1)
+  return 0
+end
+if outcome ~= 'congested' then return 0 end
+redis.call('HINCRBY', KEYS[2], 'congested', 1)
+if generation ~= num('generation') then return 0 end
+local new
+if num('slow_start') == 1 then
+  redis.call('HSET', KEYS[2], 'slow_start', 0)
+  new = math.max(1, math.floor(limit / 2))
+else
+  local decrease = tonumber(redis.call('HGET', KEYS[2], 'decrease'))
+  new = math.max(1, math.min(limit - 1, math.floor(limit * decrease)))
+end
+local failed_at = num('failed_at')
+if failed_at > 0 and limit >= failed_at then
+  redis.call('HSET', KEYS[2], 'probe_windows', math.min(num('probe_windows') * 2, 8))
+end
+redis.call('HSET', KEYS[2], 'failed_at', limit, 'limit', new, 'credit', 0)
+redis.call('HINCRBY', KEYS[2], 'generation', 1)
+redis.call('HINCRBY', KEYS[2], 'decreases', 1)
+return 1
+"""

@@ -1,0 +1,240 @@
+"""The account-wide adaptive limiter, against the local server imitating ModelsLab's per-account queue.
+
+Each test runs a real `LocalServer(queue_limit=N, latency_ms=...)`: at most N requests in service per key,
+the rest refused at once with a 429, as ModelsLab does. Nothing is mocked; no test asserts a duration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from modelslab_core import AsyncClient, Client, ModelsLabError
+from modelslab_core._aimd import Controller
+from modelslab_core.limiter import AdaptiveLimiter, limiter_for
+from modelslab_core.testing import LocalServer
+
+KEY = "test-key"
+CALL = {"model": "m", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}
+
+
+@pytest.fixture
+def queue() -> Iterator[LocalServer]:
+    with LocalServer(queue_limit=5, latency_ms=20) as server:
+        yield server
+
+
+def aclient(server: LocalServer, **options: object) -> AsyncClient:
+    return AsyncClient(api_key=KEY, base_url=server.base_url, max_retries=0, **options)  # type: ignore[arg-type]
+
+
+async def burst(client: AsyncClient, n: int) -> int:
+    replies = await asyncio.gather(*(client.create(**CALL) for _ in range(n)))  # type: ignore[arg-type]
+    return sum(1 for reply in replies if reply.text)
+
+
+# --- the controller alone (no I/O) ------------------------------------------------------------------------
+
+
+def simulate(control: Controller, capacity: int, rounds: int) -> list[int]:
+    """Each round fills the limit; requests past `capacity` are refused. The limit after each round."""
+    seen = []
+    for _ in range(rounds):
+        generation, limit = control.generation, control.limit
+        for slot in range(limit):
+            outcome = "ok" if slot < capacity else "congested"
+            control.finish(outcome, generation, saturated=True)
+        seen.append(control.limit)
+    return seen
+
+
+@pytest.mark.parametrize("capacity", [1, 2, 5, 10, 15])
+def test_the_controller_settles_within_one_step_of_the_capacity(capacity: int) -> None:
+    limits = simulate(Controller(), capacity, 200)
+    assert all(capacity - 1 <= limit <= capacity + 1 for limit in limits[-100:]), limits[-100:]
+
+
+def test_past_the_plans_the_controller_settles_within_a_tenth() -> None:
+    limits = simulate(Controller(), 40, 300)
+    assert all(36 <= limit <= 41 for limit in limits[-100:]), limits[-100:]
+
+
+def test_the_controller_follows_a_change_of_capacity() -> None:
+    control = Controller()
+    simulate(control, 10, 100)
+    assert simulate(control, 3, 100)[-1] in (2, 3, 4)
+    assert simulate(control, 12, 200)[-1] in (11, 12, 13)
+
+
+def test_one_decrease_per_generation() -> None:
+    control = Controller(limit=20, slow_start=False)
+    generation = control.generation
+    for _ in range(10):  # ten refusals of requests all sent under the old limit
+        control.finish("congested", generation, saturated=True)
+    assert control.limit == 18 and control.decreases == 1
+
+
+def test_the_limit_never_goes_below_one() -> None:
+    control = Controller(limit=1, slow_start=False)
+    for _ in range(5):
+        control.finish("congested", control.generation, saturated=True)
+    assert control.limit == 1
+
+
+def test_growth_needs_the_limit_in_use() -> None:
+    control = Controller(limit=5)
+    for _ in range(100):  # one request at a time: nothing says the account could take more
+        control.finish("ok", control.generation, saturated=False)
+    assert control.limit == 5
+
+
+# --- against the imitated queue ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", [1, 5, 15])
+def test_a_batch_converges_to_the_queue_limit_with_no_failure(n: int) -> None:
+    # each request held long enough that the client, in this process with the server, can overfill the queue
+    with LocalServer(queue_limit=n, latency_ms=80) as server:
+        client = aclient(server)
+        answered = asyncio.run(burst(client, 25 * n))
+        limiter = client.limiter
+        assert isinstance(limiter, AdaptiveLimiter)
+        assert answered == 25 * n  # with max_retries=0: no queue refusal used the retry budget
+        assert n - 1 <= limiter.limit <= n + 1, limiter.stats()
+        assert limiter.in_flight == 0
+        refused = server.queue.counters()["queue_refused"]
+        assert refused == limiter.stats()["congested"]
+        assert refused is not None and refused <= 10 + n  # slow start's overshoot, then rare probes
+
+
+def test_the_limit_follows_a_change_of_the_queue_mid_run() -> None:
+    with LocalServer(queue_limit=10, latency_ms=60) as server:
+        client = aclient(server)
+
+        async def run() -> list[int]:
+            limits = []
+            for queue_limit in (10, 3, 8):
+                server.queue.set_limit(queue_limit)
+                assert await burst(client, 250) == 250
+                assert client.limiter is not None
+                limits.append(client.limiter.limit)  # type: ignore[attr-defined]
+            return limits
+
+        first, lowered, raised = asyncio.run(run())
+        assert 9 <= first <= 11
+        assert 2 <= lowered <= 4
+        assert 7 <= raised <= 9
+
+
+def test_sync_threads_and_async_tasks_share_one_limiter(queue: LocalServer) -> None:
+    sync = Client(api_key=KEY, base_url=queue.base_url, max_retries=0)
+    async_ = aclient(queue)
+    assert sync.limiter is async_.limiter
+    answers: list[str] = []
+
+    def thread() -> None:
+        for _ in range(10):
+            answers.append(sync.create(**CALL).text)  # type: ignore[arg-type]
+
+    threads = [threading.Thread(target=thread) for _ in range(4)]
+    for t in threads:
+        t.start()
+    answered = asyncio.run(burst(async_, 60))
+    for t in threads:
+        t.join()
+    assert answered == 60 and len(answers) == 40
+    limiter = sync.limiter
+    assert isinstance(limiter, AdaptiveLimiter)
+    assert limiter.stats()["granted"] == 100 + limiter.stats()["congested"]
+    assert limiter.in_flight == 0
+
+
+def test_one_limiter_per_account() -> None:
+    base = "http://127.0.0.1:9/api/v7/llm"
+    one = Client(api_key="key-one", base_url=base)
+    assert Client(api_key="key-one", base_url=base).limiter is one.limiter
+    assert AsyncClient(api_key="key-one", base_url=base).limiter is one.limiter
+    assert Client(api_key="key-two", base_url=base).limiter is not one.limiter
+    assert Client(api_key="key-one", base_url="http://127.0.0.1:8/api/v7/llm").limiter is not one.limiter
+    assert Client(api_key="key-one", base_url=base, limiter=None).limiter is None
+    mine = AdaptiveLimiter(initial_limit=2)
+    assert Client(api_key="key-one", base_url=base, limiter=mine).limiter is mine
+    assert limiter_for("adaptive", "key-one", base) is one.limiter
+
+
+def test_a_bad_limiter_argument_is_refused() -> None:
+    with pytest.raises(ValueError, match="limiter must be 'adaptive', None or a limiter object"):
+        Client(api_key=KEY, limiter="fast")  # type: ignore[arg-type]
+
+
+def test_without_a_limiter_a_batch_fails_on_the_queue(queue: LocalServer) -> None:
+    client = aclient(queue, limiter=None)
+
+    async def run() -> list[object]:
+        calls = (client.create(**CALL) for _ in range(30))  # type: ignore[arg-type]
+        return await asyncio.gather(*calls, return_exceptions=True)
+
+    failures = [r for r in asyncio.run(run()) if isinstance(r, ModelsLabError)]
+    assert failures  # what users hit before the limiter: 429s through the retry budget
+
+
+def test_a_thousand_mixed_calls_leave_no_slot_taken() -> None:
+    with LocalServer(queue_limit=8) as server:
+        client = aclient(server)
+        rng = random.Random(7)
+
+        async def one(i: int) -> None:
+            kind = rng.choice(["ok", "error", "stream", "cut", "cancel"])
+            if kind == "error":
+                with pytest.raises(ModelsLabError):
+                    await client.create(**CALL, extra_body={"max_tokens": -1})  # type: ignore[arg-type]
+            elif kind == "stream":
+                async with client.stream(**CALL) as stream:  # type: ignore[arg-type]
+                    await stream.get_final_message()
+            elif kind == "cut":
+                async with client.stream(**CALL) as stream:  # type: ignore[arg-type]
+                    async for _ in stream:
+                        break  # left after the first event
+            elif kind == "cancel":
+                task = asyncio.ensure_future(client.create(**CALL))  # type: ignore[arg-type]
+                await asyncio.sleep(rng.random() / 500)
+                task.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await task
+            else:
+                await client.create(**CALL)  # type: ignore[arg-type]
+
+        async def run() -> None:
+            await asyncio.gather(*(one(i) for i in range(1000)))
+
+        asyncio.run(run())
+        limiter = client.limiter
+        assert isinstance(limiter, AdaptiveLimiter)
+        stats = limiter.stats()
+        assert stats["in_flight"] == 0 and stats["waiting"] == 0, stats
+        assert stats["granted"] > 500  # cancelled waiters and calls refused before sending hold none
+
+
+def test_threads_interrupted_while_waiting_give_their_place_back() -> None:
+    limiter = AdaptiveLimiter(initial_limit=1)
+    held = limiter.acquire()
+
+    async def wait_then_cancel() -> None:
+        task = asyncio.ensure_future(limiter.aacquire())
+        await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(wait_then_cancel())
+    assert limiter.stats()["waiting"] == 0
+    limiter.release(held, "ok")
+    limiter.release(held, "ok")  # a second release does nothing
+    assert limiter.in_flight == 0
+    again = limiter.acquire()
+    assert limiter.in_flight == 1
+    limiter.release(again, "failed")

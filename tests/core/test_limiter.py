@@ -112,14 +112,14 @@ def test_a_batch_converges_to_the_queue_limit_with_no_failure(n: int) -> None:
 
 
 def test_the_limit_follows_a_change_of_the_queue_mid_run() -> None:
-    with LocalServer(queue_limit=10, latency_ms=60) as server:
+    with LocalServer(queue_limit=10, latency_ms=40) as server:
         client = aclient(server)
 
         async def run() -> list[int]:
             limits = []
-            for queue_limit in (10, 3, 8):
+            for queue_limit, prompts in ((10, 200), (3, 90), (8, 320)):  # 20 to 40 windows each
                 server.queue.set_limit(queue_limit)
-                assert await burst(client, 250) == 250
+                assert await burst(client, prompts) == prompts
                 assert client.limiter is not None
                 limits.append(client.limiter.limit)  # type: ignore[attr-defined]
             return limits

@@ -5,12 +5,14 @@ The client cannot know the plan or what else the account runs, so the limit is d
 
 - **slow start**: from `initial`, each success that found the limit in use adds 1 (so a full window of
   successes doubles it) until the first congestion signal (a queue 429, or a 529);
-- **multiplicative decrease** on congestion: halved after slow start, then `limit * decrease` (at least 1
-  less), never below 1. One decrease per generation: requests admitted before the last decrease were sent
-  under the old limit, and their refusals say nothing new;
+- **multiplicative decrease** on congestion: halved at the end of slow start (a window of slow start at
+  most doubles the limit), then `limit * decrease` (at least 1 less), never below 1. One
+  decrease per generation: requests admitted before the last decrease were sent under the old limit, and
+  their refusals say nothing new;
 - **additive increase** afterwards: +1 per window (`limit` successes that found the limit in use). A probe
-  above a limit that failed before waits 1, 2, 4, then 8 windows, so a settled limit costs about one 429 per
-  8 windows; a probe that holds for a window clears that memory, so a bigger plan is found again quickly.
+  above a limit that failed before waits 1, 2, then 4 windows, so a settled limit costs about one 429 per
+  4 windows; a probe that holds for a window clears that memory, so the room that a bigger plan, or the
+  end of the account's other work, leaves is taken at +1 a window.
 
 The Redis limiter runs the same rules in Lua (`_redis_scripts.py`); a test checks the two agree.
 """
@@ -25,7 +27,7 @@ __all__ = ["Controller", "Outcome"]
 Outcome = Literal["ok", "congested", "failed"]
 """How a request that held a slot ended: answered, refused for load (429 / 529), or anything else."""
 
-MAX_PROBE_WINDOWS = 8
+MAX_PROBE_WINDOWS = 4
 
 
 @dataclass
@@ -81,7 +83,7 @@ class Controller:
         if self.credit < self.limit * (self.probe_windows if probing else 1):
             return
         self.credit = 0
-        if self.failed_at and self.limit >= self.failed_at:  # a whole window held at a limit that failed
-            self.failed_at, self.probe_windows = 0, 1
+        if self.failed_at and self.limit >= self.failed_at:  # a whole window held at a limit that failed:
+            self.failed_at, self.probe_windows = 0, 1  # the queue has room again (a plan change, others left)
         self.limit += 1
         self.increases += 1

@@ -7,7 +7,7 @@ worker come back within the lease TTL.
 
 from __future__ import annotations
 
-__all__ = ["ACQUIRE", "RELEASE"]
+__all__ = ["ACQUIRE", "REFUSED", "RELEASE"]
 
 ACQUIRE = """
 local now = tonumber(ARGV[1])
@@ -30,12 +30,36 @@ if n + 1 >= limit then saturated = 1 end
 return {1, generation, saturated}
 """
 
-RELEASE = """
+_CONGESTED = """
+local function num(field) return tonumber(redis.call('HGET', KEYS[2], field)) end
+local function congested(generation)
+  redis.call('HINCRBY', KEYS[2], 'congested', 1)
+  if generation ~= num('generation') then return end
+  local limit, new = num('limit'), 1
+  if num('slow_start') == 1 then
+    redis.call('HSET', KEYS[2], 'slow_start', 0)
+    new = math.max(1, math.floor(limit / 2))
+  else
+    local decrease = tonumber(redis.call('HGET', KEYS[2], 'decrease'))
+    new = math.max(1, math.min(limit - 1, math.floor(limit * decrease)))
+  end
+  local failed_at = num('failed_at')
+  if failed_at > 0 and limit >= failed_at then
+    redis.call('HSET', KEYS[2], 'probe_windows', math.min(num('probe_windows') * 2, 4))
+  end
+  redis.call('HSET', KEYS[2], 'failed_at', limit, 'limit', new, 'credit', 0)
+  redis.call('HINCRBY', KEYS[2], 'generation', 1)
+  redis.call('HINCRBY', KEYS[2], 'decreases', 1)
+end
+"""
+
+RELEASE = (
+    _CONGESTED
+    + """
 redis.call('ZREM', KEYS[1], ARGV[1])
 if redis.call('EXISTS', KEYS[2]) == 0 then
   return 0
 end
-local function num(field) return tonumber(redis.call('HGET', KEYS[2], field)) end
 local outcome, generation, saturated = ARGV[2], tonumber(ARGV[3]), ARGV[4] == '1'
 local limit = num('limit')
 if outcome == 'ok' then
@@ -60,22 +84,27 @@ if outcome == 'ok' then
   return 0
 end
 if outcome ~= 'congested' then return 0 end
-redis.call('HINCRBY', KEYS[2], 'congested', 1)
-if generation ~= num('generation') then return 0 end
-local new
-if num('slow_start') == 1 then
-  redis.call('HSET', KEYS[2], 'slow_start', 0)
-  new = math.max(1, math.floor(limit / 2))
-else
-  local decrease = tonumber(redis.call('HGET', KEYS[2], 'decrease'))
-  new = math.max(1, math.min(limit - 1, math.floor(limit * decrease)))
-end
-local failed_at = num('failed_at')
-if failed_at > 0 and limit >= failed_at then
-  redis.call('HSET', KEYS[2], 'probe_windows', math.min(num('probe_windows') * 2, 8))
-end
-redis.call('HSET', KEYS[2], 'failed_at', limit, 'limit', new, 'credit', 0)
-redis.call('HINCRBY', KEYS[2], 'generation', 1)
-redis.call('HINCRBY', KEYS[2], 'decreases', 1)
+congested(generation)
 return 1
 """
+)
+
+REFUSED = (
+    _CONGESTED
+    + """
+-- ARGV: token, generation, now (ms), lease TTL (ms). Returns {1, generation} when the slot is kept.
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  return {0, 0}
+end
+local now = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+congested(tonumber(ARGV[2]))
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) and redis.call('ZCARD', KEYS[1]) <= num('limit') then
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), ARGV[1])
+  return {1, num('generation')}
+end
+redis.call('ZREM', KEYS[1], ARGV[1])
+return {0, 0}
+"""
+)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import random
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -31,10 +30,8 @@ logger = logging.getLogger("modelslab_core")
 
 ChunksT = TypeVar("ChunksT")
 
-MAX_FREE_REFUSALS = 50
+MAX_FREE_REFUSALS = 64
 """Queue refusals one request may get before its policy's own (counted) retries take over."""
-MAX_ALONE_REFUSALS = 8
-"""Of those, refusals while no other request of the limiter held a slot."""
 
 API_VERSION = "2023-06-01"  # the Anthropic-format version header ModelsLab documents as default
 
@@ -185,59 +182,59 @@ def outcome_of(error: BaseException | None) -> Outcome:
 class Attempts:
     """One request's retries: those its policy counts, and the free ones after the account's queue said no.
 
-    A 429 is the account's queue limit (ModelsLab documents no other). With a limiter it is retried without
-    using up `max_retries`:
-    - while other requests of the limiter hold slots (this process filled the queue), the retry waits in
-      line for one of them to finish (`acquire`), and the limiter has lowered its limit;
-    - alone (the queue is full of the account's other work), it waits as long as a header of the response
-      says (`retry-after-ms`, `Retry-After`, `X-RateLimit-Reset`), else a short backoff scaled to how long a
-      request holds a slot; the body's `retry_after` is the platform's one value for every 429 (30 s in its
-      docs), not a measure of this queue. At most `MAX_ALONE_REFUSALS` of these per request.
-    Free retries stop once one request's refusals have lasted longer than its read timeout (or numbered
-    `MAX_FREE_REFUSALS`): the policy's counted retries, with every server hint, then take over, so nothing
-    waits forever.
+    A 429 is the account's queue limit (ModelsLab documents no other). With a limiter it is a free retry,
+    one that does not use up `max_retries`. The limiter learns from it (`Limiter.refused`) and then either
+    - takes the slot back, when this process has more requests in flight than its new limit allows: the
+      retry waits in line (`acquire`) until one of them finishes; or
+    - lets the request keep its slot, when the queue is full of the account's other work (other processes,
+      other APIs): the request pauses and is sent again in the same slot, so a refusal never hands the slot to
+      another request that would only be refused in turn. The pause is what a header of the response says
+      (`retry-after-ms`, `Retry-After`, `X-RateLimit-Reset`), else a backoff from half the time a request
+      holds a slot, doubling, up to four times it; the body's `retry_after` is the platform's one value for
+      every 429 (30 s in its docs), not a measure of this queue.
+    Free retries stop after `MAX_FREE_REFUSALS` refusals, or once one request's pauses add up to more than
+    its read timeout: the policy's counted retries, with every server hint, then take over, so nothing waits
+    forever. (Waiting in line is not counted: a slot there frees as the process's own requests finish.)
     """
 
     config: ClientConfig
     attempt: int = 0
-    refused_since: float | None = None
     refusals: int = 0
-    alone: int = 0
+    kept: int = 0
+    paused: float = 0.0
 
-    def delay(self, exc: BaseException, response: httpx.Response | None) -> float:
-        """Seconds to wait before the next attempt; raises the mapped error when there is none."""
-        if (free := self._free_delay(exc, response)) is not None:
-            return free
-        delay = self.config.retry_delay(exc, self.attempt, response)
-        self.attempt += 1
-        return delay
-
-    def _free_delay(self, exc: BaseException, response: httpx.Response | None) -> float | None:
-        limiter = self.config.limiter
-        if limiter is None or not isinstance(exc, RateLimitError) or _refuses_retry(response):
-            return None
-        now = time.monotonic()
-        if self.refused_since is None:
-            self.refused_since = now
-        if self.refusals >= MAX_FREE_REFUSALS or now - self.refused_since > (
-            self.config.timeout.read or 60.0
-        ):
-            return None
-        if limiter.in_flight:
-            self.refusals += 1
-            logger.debug("retrying when a slot frees after the account's queue refused the request (429)")
-            return 0.0
-        if self.alone >= MAX_ALONE_REFUSALS:
-            return None
+    def queue_refusal(self, exc: BaseException, response: httpx.Response | None) -> bool:
+        """Whether this failure is a queue refusal to retry free (counted as one when it is)."""
+        if self.config.limiter is None or not isinstance(exc, RateLimitError) or _refuses_retry(response):
+            return False
+        if self.refusals >= MAX_FREE_REFUSALS or self.paused > (self.config.timeout.read or 60.0):
+            return False
         self.refusals += 1
-        self.alone += 1
+        return True
+
+    def in_line(self) -> float:
+        """No pause: the request waits in line for a slot, which progress frees (not counted as waiting)."""
+        logger.debug("the account's queue is full (429): retrying when one of this process's slots frees")
+        return 0.0
+
+    def pause(self, response: httpx.Response | None) -> float:
+        """Seconds to wait, keeping the slot, before sending a refused request again."""
+        self.kept += 1
         hint = retry_after_seconds(response.headers if response is not None else None)
         if hint is not None and hint <= MAX_HONOURED_RETRY_AFTER:
             delay = hint
         else:
-            backoff = max(0.05, limiter.service_time / 2 or 0.1) * 2.0 ** min(self.alone - 1, 5)
-            delay = min(2.0, backoff) * (0.5 + random.random() / 2)
-        logger.debug("retrying in %.2fs after the account's queue refused the request (429)", delay)
+            held = self.config.limiter.service_time if self.config.limiter is not None else 0.0
+            first, most = max(0.05, held / 2 or 0.1), min(2.0, max(0.25, held * 4))
+            delay = min(most, first * 2.0 ** min(self.kept - 1, 6)) * (0.5 + random.random() / 2)
+        self.paused += delay
+        logger.debug("the account's queue is full (429): retrying in %.2fs, in the slot it holds", delay)
+        return delay
+
+    def delay(self, exc: BaseException, response: httpx.Response | None) -> float:
+        """Seconds to wait before the policy's next (counted) attempt; raises the mapped error if none."""
+        delay = self.config.retry_delay(exc, self.attempt, response)
+        self.attempt += 1
         return delay
 
 

@@ -122,18 +122,27 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
         request = self._config.request(method, path, body)
         attempts = Attempts(self._config)
         limiter = self._config.limiter
+        lease = None
         await self._acquire()
         try:
             while True:
                 response = None
-                lease = await limiter.aacquire() if limiter else None
+                if limiter and lease is None:
+                    lease = await limiter.aacquire()
                 try:
                     response = await self._http.request(**request)
                     result = self._config.parse(response, model)
                 except (httpx.HTTPError, ModelsLabError) as exc:
-                    if limiter and lease:
-                        await limiter.arelease(lease, outcome_of(exc))
-                    delay = attempts.delay(exc, response)
+                    if limiter and lease and attempts.queue_refusal(exc, response):
+                        if await limiter.arefused(lease):
+                            delay = attempts.pause(response)  # sent again in the slot it holds
+                        else:
+                            lease, delay = None, attempts.in_line()
+                    else:
+                        if limiter and lease:
+                            await limiter.arelease(lease, outcome_of(exc))
+                            lease = None
+                        delay = attempts.delay(exc, response)
                 except BaseException:  # cancelled: the slot goes back
                     if limiter and lease:
                         await limiter.arelease(lease, "failed")
@@ -142,7 +151,12 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
                     if limiter and lease:
                         await limiter.arelease(lease, "ok")
                     return result
-                await _asleep(delay)
+                try:
+                    await _asleep(delay)
+                except BaseException:
+                    if limiter and lease:
+                        await limiter.arelease(lease, "failed")
+                    raise
         finally:
             self._release()
 
@@ -155,7 +169,8 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
         try:
             while True:
                 response = None
-                lease = await limiter.aacquire() if limiter else None
+                if limiter and lease is None:
+                    lease = await limiter.aacquire()
                 try:
                     response = await self._http.send(self._http.build_request(**request), stream=True)
                     if response.status_code >= 400:
@@ -171,9 +186,16 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
                 except (httpx.HTTPError, ModelsLabError) as exc:
                     if response is not None:
                         await response.aclose()
-                    if limiter and lease:
-                        await limiter.arelease(lease, outcome_of(exc))
-                    delay = attempts.delay(exc, response)
+                    if limiter and lease and attempts.queue_refusal(exc, response):
+                        if await limiter.arefused(lease):
+                            delay = attempts.pause(response)  # sent again in the slot it holds
+                        else:
+                            lease, delay = None, attempts.in_line()
+                    else:
+                        if limiter and lease:
+                            await limiter.arelease(lease, outcome_of(exc))
+                            lease = None
+                        delay = attempts.delay(exc, response)
                 await _asleep(delay)
         except BaseException:  # given up, or cancelled: the slots and the connection go back
             if response is not None:

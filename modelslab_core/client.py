@@ -212,18 +212,27 @@ class Client(_ClientBase[httpx.Client]):
         request = self._config.request(method, path, body)
         attempts = Attempts(self._config)
         limiter = self._config.limiter
+        lease = None
         self._acquire()
         try:
             while True:
                 response = None
-                lease = limiter.acquire() if limiter else None
+                if limiter and lease is None:
+                    lease = limiter.acquire()
                 try:
                     response = self._http.request(**request)
                     result = self._config.parse(response, model)
                 except (httpx.HTTPError, ModelsLabError) as exc:
-                    if limiter and lease:
-                        limiter.release(lease, outcome_of(exc))
-                    delay = attempts.delay(exc, response)
+                    if limiter and lease and attempts.queue_refusal(exc, response):
+                        if limiter.refused(lease):
+                            delay = attempts.pause(response)  # sent again in the slot it holds
+                        else:
+                            lease, delay = None, attempts.in_line()
+                    else:
+                        if limiter and lease:
+                            limiter.release(lease, outcome_of(exc))
+                            lease = None
+                        delay = attempts.delay(exc, response)
                 except BaseException:
                     if limiter and lease:
                         limiter.release(lease, "failed")
@@ -232,7 +241,12 @@ class Client(_ClientBase[httpx.Client]):
                     if limiter and lease:
                         limiter.release(lease, "ok")
                     return result
-                _sleep(delay)
+                try:
+                    _sleep(delay)
+                except BaseException:
+                    if limiter and lease:
+                        limiter.release(lease, "failed")
+                    raise
         finally:
             self._release()
 
@@ -245,7 +259,8 @@ class Client(_ClientBase[httpx.Client]):
         try:
             while True:
                 response = None
-                lease = limiter.acquire() if limiter else None
+                if limiter and lease is None:
+                    lease = limiter.acquire()
                 try:
                     response = self._http.send(self._http.build_request(**request), stream=True)
                     if response.status_code >= 400:
@@ -261,9 +276,16 @@ class Client(_ClientBase[httpx.Client]):
                 except (httpx.HTTPError, ModelsLabError) as exc:
                     if response is not None:
                         response.close()
-                    if limiter and lease:
-                        limiter.release(lease, outcome_of(exc))
-                    delay = attempts.delay(exc, response)
+                    if limiter and lease and attempts.queue_refusal(exc, response):
+                        if limiter.refused(lease):
+                            delay = attempts.pause(response)  # sent again in the slot it holds
+                        else:
+                            lease, delay = None, attempts.in_line()
+                    else:
+                        if limiter and lease:
+                            limiter.release(lease, outcome_of(exc))
+                            lease = None
+                        delay = attempts.delay(exc, response)
                 _sleep(delay)
         except BaseException:  # given up, or interrupted: the slots and the connection go back
             if response is not None:

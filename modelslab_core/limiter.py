@@ -78,6 +78,10 @@ class Limiter(Protocol):
 
     async def arelease(self, lease: Lease, outcome: Outcome) -> None: ...
 
+    def refused(self, lease: Lease) -> bool: ...
+
+    async def arefused(self, lease: Lease) -> bool: ...
+
     @property
     def in_flight(self) -> int: ...
 
@@ -220,6 +224,27 @@ class AdaptiveLimiter:
     async def arelease(self, lease: Lease, outcome: Outcome) -> None:
         """`release`, for async callers (nothing here waits)."""
         self.release(lease, outcome)
+
+    def refused(self, lease: Lease) -> bool:
+        """The account's queue refused the request holding `lease` (a 429): learn from it, then either keep
+        the slot for the request to be sent again (True: the process is within its new limit, so the queue
+        is full of other work) or take it back (False: the request must wait in line for a slot)."""
+        with self._lock:
+            if lease.released:
+                return False
+            self._congested += 1
+            control = self._control
+            control.finish("congested", lease.generation, lease.saturated)
+            if self._in_flight <= control.limit:
+                lease.generation, lease.saturated = control.generation, True  # its next refusal counts anew
+                return True
+            lease.released = True
+            self._in_flight -= 1  # still at or over the limit: no waiter to wake
+            return False
+
+    async def arefused(self, lease: Lease) -> bool:
+        """`refused`, for async callers (nothing here waits)."""
+        return self.refused(lease)
 
     # -- under the lock ----------------------------------------------------------------------------------
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ._aimd import Outcome
-from ._redis_scripts import ACQUIRE, RELEASE
+from ._redis_scripts import ACQUIRE, REFUSED, RELEASE
 from .errors import LimiterError
 from .limiter import Lease, LimiterStats
 
@@ -78,7 +78,7 @@ class RedisLimiter:
         self._settings = (initial_limit, max_limit, decrease)
         self._lock = threading.Lock()
         self._redis: redis.Redis | None = None
-        self._scripts: tuple[Any, Any] | None = None
+        self._scripts: tuple[Any, Any, Any] | None = None
         self._live: dict[str, str] = {}  # token -> lease key, renewed by the keeper thread
         self._keeper: threading.Thread | None = None
 
@@ -88,7 +88,7 @@ class RedisLimiter:
 
     # -- Redis, connected on first use -------------------------------------------------------------------
 
-    def _connection(self) -> tuple[redis.Redis, tuple[Any, Any]]:
+    def _connection(self) -> tuple[redis.Redis, tuple[Any, Any, Any]]:
         with self._lock:
             if self._redis is None or self._scripts is None:
                 try:
@@ -98,7 +98,8 @@ class RedisLimiter:
                         "RedisLimiter needs the redis package: pip install 'modelslab-integrations[redis]'"
                     ) from None
                 client = redis.Redis.from_url(self.url, socket_timeout=5, socket_connect_timeout=5)
-                self._scripts = (client.register_script(ACQUIRE), client.register_script(RELEASE))
+                register = client.register_script
+                self._scripts = (register(ACQUIRE), register(RELEASE), register(REFUSED))
                 self._redis = client
             return self._redis, self._scripts
 
@@ -114,7 +115,7 @@ class RedisLimiter:
 
     def try_acquire(self, account: str) -> Lease | None:
         """A lease now, or None when the account's slots are all taken."""
-        _, (acquire, _) = self._connection()
+        _, (acquire, _, _) = self._connection()
         token = uuid.uuid4().hex
         keys = [f"{self.prefix}:{account}:leases", f"{self.prefix}:{account}:state"]
         now = int(time.time() * 1000)
@@ -129,12 +130,25 @@ class RedisLimiter:
 
     def give_back(self, account: str, lease: Lease, outcome: Outcome) -> None:
         """Return the lease's slot and teach the shared limit how the request ended."""
-        _, (_, release) = self._connection()
+        _, (_, release, _) = self._connection()
         with self._lock:
             self._live.pop(lease.token, None)
         keys = [f"{self.prefix}:{account}:leases", f"{self.prefix}:{account}:state"]
         args = [lease.token, outcome, lease.generation, int(lease.saturated)]
         self._call("return a slot", lambda: release(keys=keys, args=args))
+
+    def keep_refused(self, account: str, lease: Lease) -> bool:
+        """Learn from a queue refusal; keep the lease (True) while the account is within its limit."""
+        _, (_, _, refused) = self._connection()
+        keys = [f"{self.prefix}:{account}:leases", f"{self.prefix}:{account}:state"]
+        args = [lease.token, lease.generation, int(time.time() * 1000), int(self.lease_ttl * 1000)]
+        kept, generation = self._call("learn from a refusal", lambda: refused(keys=keys, args=args))
+        if kept:
+            lease.generation, lease.saturated = int(generation), True
+            return True
+        with self._lock:
+            self._live.pop(lease.token, None)
+        return False
 
     def state(self, account: str) -> dict[str, int]:
         """The account's shared limit and counters, and its live leases (`in_flight`)."""
@@ -280,6 +294,24 @@ class RedisAccountLimiter:
         """`release` from an async task (Redis is called from a worker thread)."""
         if self._end(lease, outcome):
             await asyncio.to_thread(self.shared.give_back, self.account, lease, outcome)
+
+    def refused(self, lease: Lease) -> bool:
+        """The queue refused the request (a 429): keep its slot (True) or give it back (False)."""
+        if lease.released:
+            return False
+        if self.shared.keep_refused(self.account, lease):
+            return True
+        self._end(lease, "congested")
+        return False
+
+    async def arefused(self, lease: Lease) -> bool:
+        """`refused` from an async task (Redis is called from a worker thread)."""
+        if lease.released:
+            return False
+        if await asyncio.to_thread(self.shared.keep_refused, self.account, lease):
+            return True
+        self._end(lease, "congested")
+        return False
 
     def _held(self, change: int) -> None:
         with self._lock:

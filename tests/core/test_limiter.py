@@ -261,3 +261,21 @@ def test_a_model_deep_copied_keeps_the_limiter_it_was_given() -> None:
     mine = AdaptiveLimiter(initial_limit=2)
     model = ChatModelsLab(model="m", api_key=KEY, limiter=mine)
     assert copy.deepcopy(model).limiter is mine
+
+
+def test_a_refusal_within_the_limit_keeps_the_slot_and_one_over_it_gives_it_back() -> None:
+    limiter = AdaptiveLimiter(initial_limit=4)
+    leases = [limiter.acquire() for _ in range(4)]
+    waiting = threading.Thread(target=lambda: limiter.release(limiter.acquire(), "ok"))
+    waiting.start()
+    # slow start ends: 4 -> 2 while 4 are in flight, so this request gives its slot back, and nobody is woken
+    assert limiter.refused(leases[0]) is False
+    assert limiter.limit == 2 and limiter.in_flight == 3 and limiter.stats()["waiting"] == 1
+    for lease in leases[1:3]:
+        limiter.release(lease, "failed")
+    # one in flight under a limit of 2: the queue is full of other work, so the request keeps its slot
+    assert limiter.refused(leases[3]) is True
+    assert limiter.in_flight <= limiter.limit
+    limiter.release(leases[3], "ok")
+    waiting.join(5)
+    assert limiter.in_flight == 0 and limiter.stats()["waiting"] == 0

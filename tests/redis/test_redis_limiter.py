@@ -25,7 +25,7 @@ CALL = {"model": "m", "max_tokens": 8, "messages": [{"role": "user", "content": 
 
 
 def test_the_lua_rules_are_the_controllers(redis_url: str, prefix: str) -> None:
-    """The same grants and outcomes, in the same order, give the same limit after each step."""
+    """The same grants, outcomes and refusals, in the same order, give the same limit after each step."""
     view = RedisLimiter(redis_url, prefix=prefix).for_account("parity")
     control = Controller()
     rng = random.Random(3)
@@ -33,10 +33,21 @@ def test_the_lua_rules_are_the_controllers(redis_url: str, prefix: str) -> None:
     in_flight = 0
     for _ in range(600):
         if held and (rng.random() < 0.5 or in_flight >= control.limit):
-            lease, generation, saturated = held.pop(rng.randrange(len(held)))
-            outcome = rng.choice(["ok", "ok", "ok", "congested", "failed"])
-            view.release(lease, outcome)  # type: ignore[arg-type]
-            control.finish(outcome, generation, saturated)  # type: ignore[arg-type]
+            index = rng.randrange(len(held))
+            lease, generation, saturated = held[index]
+            outcome = rng.choice(["ok", "ok", "ok", "congested", "failed", "refused"])
+            if outcome == "refused":  # the slot is kept while the account is within its limit
+                control.finish("congested", generation, saturated)
+                keep = in_flight <= control.limit
+                assert view.refused(lease) is keep  # type: ignore[arg-type]
+                if keep:
+                    held[index] = (lease, control.generation, True)
+                    assert lease.generation == control.generation  # type: ignore[attr-defined]
+                    continue
+            else:
+                view.release(lease, outcome)  # type: ignore[arg-type]
+                control.finish(outcome, generation, saturated)  # type: ignore[arg-type]
+            held.pop(index)
             in_flight -= 1
         else:
             lease = view.shared.try_acquire("parity")

@@ -24,7 +24,7 @@ from modelslab_core import (
     ProviderError,
     RateLimitError,
 )
-from modelslab_core._shared import MAX_ALONE_REFUSALS
+from modelslab_core._shared import MAX_FREE_REFUSALS
 
 __all__ = ["DOC", "MAX_RETRIES", "QUEUE_ALL", "ROWS", "SLOW", "TIMEOUT", "Outcome", "Row", "render"]
 
@@ -35,7 +35,7 @@ TIMEOUT = 0.2
 SLOW = 0.5
 """How long the slow faults stall: longer than `TIMEOUT`."""
 ALL = MAX_RETRIES + 1
-QUEUE_ALL = MAX_ALONE_REFUSALS + ALL
+QUEUE_ALL = MAX_FREE_REFUSALS + ALL
 """A 429 every time: the limiter's free retries of a lone request, then the policy's counted ones."""
 DOC = Path(__file__).resolve().parents[2] / "docs" / "what-happens-when.md"
 
@@ -46,6 +46,9 @@ class Outcome:
 
     error: type[ModelsLabError] | None
     requests: int
+    up_to: bool = False
+    """`requests` is the most: the limiter's free retries of a 429 end early once their pauses (the server's
+    hints) add up to the read timeout, so fewer may come, never fewer than the policy's own."""
     tokens_first: bool = False
     """A stream handed text to the caller before the error (so it was not retried)."""
     usage: bool = True
@@ -81,8 +84,8 @@ ROWS: tuple[Row, ...] = (
     Row(
         "rate-limit;retry-after=0",
         "answers 429 `rate_limit_error` every time",
-        Outcome(RateLimitError, QUEUE_ALL),
-        Outcome(RateLimitError, QUEUE_ALL),
+        Outcome(RateLimitError, QUEUE_ALL, up_to=True),
+        Outcome(RateLimitError, QUEUE_ALL, up_to=True),
     ),
     Row(
         "overloaded;retry-after=0",
@@ -99,8 +102,8 @@ ROWS: tuple[Row, ...] = (
     Row(
         "rate-limit-reset;retry-after=0",
         "answers 429 with `X-RateLimit-Reset` (Unix seconds) instead of `Retry-After`, every time",
-        Outcome(RateLimitError, QUEUE_ALL),
-        Outcome(RateLimitError, QUEUE_ALL),
+        Outcome(RateLimitError, QUEUE_ALL, up_to=True),
+        Outcome(RateLimitError, QUEUE_ALL, up_to=True),
     ),
     Row("rate-limit-once;retry-after=0", "answers 429 once, then normally", ok(2), ok(2)),
     Row(
@@ -201,6 +204,8 @@ ROWS: tuple[Row, ...] = (
 
 def _cell(outcome: Outcome) -> str:
     attempts = "1 request" if outcome.requests == 1 else f"{outcome.requests} requests"
+    if outcome.up_to:
+        attempts = f"{ALL + 1} to {outcome.requests} requests"
     if outcome.error is None:
         retries = outcome.requests - 1
         text = "the whole answer"
@@ -228,9 +233,10 @@ OUTRO = (
     "Retries wait for the server's `retry-after-ms` / `Retry-After` / `X-RateLimit-Reset` / body"
     " `retry_after` when given (60 s at most; a longer hint falls back to the backoff), else back off"
     " exponentially with jitter (0.5 s, 1 s, ...). A 429 is the account's queue limit: the default"
-    f" account limiter retries it without using up `max_retries` ({MAX_ALONE_REFUSALS} times for a request"
-    " that was alone in flight, as here, after a short backoff; waiting for a free slot when other requests"
-    " hold them), so a 429 every time ends after the policy's own retries on top of those. An error body"
+    " account limiter retries it without using up `max_retries`"
+    f" ({MAX_FREE_REFUSALS} times at most, in the slot it holds, as here, after a short pause; or in line"
+    " for a slot when the process is over its new limit),"
+    " so a 429 every time ends after the policy's own retries on top of those. An error body"
     " behind HTTP 200 that names no client mistake"
     " (`ProviderError`) is retried like a 5xx; one naming an invalid key, missing credits or an invalid"
     " request keeps its 4xx class and is not retried. A stream is retried only until its first"

@@ -48,7 +48,10 @@ def test_cell(server: LocalServer, short_waits: list[float], row: Row, path: Pat
     made = attempts(server, row, key)
 
     assert made <= QUEUE_ALL
-    assert made == expect.requests, f"{made} requests, expected {expect.requests}: {result.error!r}"
+    if expect.up_to:  # free retries of a 429 end early when the server's wait hints fill the read timeout
+        assert MAX_RETRIES + 1 < made <= expect.requests, f"{made} requests: {result.error!r}"
+    else:
+        assert made == expect.requests, f"{made} requests, expected {expect.requests}: {result.error!r}"
     assert len(short_waits) == made - 1, short_waits  # one wait before each retry, none after the last
     streamed = "".join(result.pieces)
     if expect.error is None:

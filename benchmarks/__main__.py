@@ -15,6 +15,7 @@ from typing import Any
 from modelslab_core.testing import server_process
 
 from . import cases as c
+from . import queue
 from .measure import import_times, peak_memory, per_delta, server_start_stop, time_cases
 from .report import evaluate, render, write_chart
 
@@ -137,6 +138,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     results["imports"] = import_times(args.import_rounds)
     results["server"] = server_start_stop(args.import_rounds * 2)
     results["checks"] = evaluate(results)
+    if args.queue_rows:
+        results["queue"] = queue.run(
+            args.queue_limits, args.queue_prompts, args.queue_latency_ms, args.queue_rows
+        )
+        results["checks"] += queue.checks(results["queue"])
     return results
 
 
@@ -156,6 +162,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=256)
     parser.add_argument("--pool", type=int, default=64, help="connection pool size for the concurrency test")
     parser.add_argument("--import-rounds", type=int, default=5)
+    parser.add_argument("--queue-limits", type=int, nargs="+", default=[5, 10], help="queue limits N")
+    parser.add_argument("--queue-prompts", type=int, default=200)
+    parser.add_argument("--queue-latency-ms", type=int, default=200)
+    parser.add_argument(
+        "--queue-rows", nargs="*", choices=queue.ROWS, default=list(queue.ROWS), help="none: skip them"
+    )
     parser.add_argument("--out", default=str(HERE / "results" / "latest.json"))
     parser.add_argument("--chart", default=str(HERE / "chart.png"), help="PNG to draw ('' for none)")
     parser.add_argument(
@@ -166,8 +178,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.quick:
         args.rounds, args.calls, args.deltas, args.small, args.big = 1, 2, 5, 10, 20
         args.concurrency, args.pool, args.import_rounds = 8, 4, 1
+        args.queue_limits, args.queue_prompts, args.queue_latency_ms = [5], 20, 20
+        args.queue_rows = ["langchain"]
     results = run(args)
     print(render(results))
+    if results.get("queue"):
+        print("\n" + queue.render(results["queue"]))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))

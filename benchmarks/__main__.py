@@ -95,7 +95,11 @@ def _streamers(base_url: str, deltas: int) -> dict[str, Any]:
 
         from llama_index_modelslab import ModelsLab
 
-        llm = ModelsLab(model=c.MODEL, api_key=c.KEY, base_url=base_url, max_tokens=deltas * 2)
+        # a 20,000-delta reply needs max_tokens beyond the model's 32k window: state a window that fits it
+        window = max(32768, deltas * 4)
+        llm = ModelsLab(
+            model=c.MODEL, api_key=c.KEY, base_url=base_url, max_tokens=deltas * 2, context_window=window
+        )
         messages = [ChatMessage(role="user", content=c.prompt(deltas))]
         li_floor = llama_index_floor(pieces)
         out["LlamaIndex floor stream_chat"] = lambda: llama_index_stream(li_floor, messages)

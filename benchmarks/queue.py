@@ -56,6 +56,7 @@ class Outcome(TypedDict):
     failures: dict[str, int]
     start: float
     end: float
+    note: str
 
 
 class Row(TypedDict):
@@ -89,7 +90,7 @@ def _tally(results: Sequence[object], start: float, end: float) -> Outcome:
             answered += 1
         else:
             failures["empty reply"] += 1
-    return {"answered": answered, "failures": dict(failures), "start": start, "end": end}
+    return {"answered": answered, "failures": dict(failures), "start": start, "end": end, "note": ""}
 
 
 def _text(result: object) -> str:
@@ -151,17 +152,26 @@ def processes_batch(base_url: str, key: str, total: int, procs: int, redis_url: 
     env = {k: v for k, v in os.environ.items() if k != "MODELSLAB_LIMITER_URL"}
     if redis_url:
         env["MODELSLAB_LIMITER_URL"] = redis_url
-    share = total // procs
+    shares = [total // procs + (i < total % procs) for i in range(procs)]  # the remainder to the first ones
     workers = [
         subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.queue", "--worker", base_url, key, str(share), str(i * share)],
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.queue",
+                "--worker",
+                base_url,
+                key,
+                str(n),
+                str(sum(shares[:i])),
+            ],
             cwd=ROOT,
             env=env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
         )
-        for i in range(procs)
+        for i, n in enumerate(shares)
     ]
     outcomes: list[Outcome] = []
     failures: Counter[str] = Counter()
@@ -174,11 +184,11 @@ def processes_batch(base_url: str, key: str, total: int, procs: int, redis_url: 
             assert w.stdin is not None
             w.stdin.write("go\n")
             w.stdin.flush()
-        for w in workers:
+        for w, n in zip(workers, shares, strict=True):
             out, _ = w.communicate(timeout=600)
             lines = out.strip().splitlines()
             if w.returncode != 0 or not lines:
-                failures["worker crashed"] += share
+                failures["worker crashed"] += n
                 continue
             outcomes.append(json.loads(lines[-1]))
     finally:
@@ -188,11 +198,19 @@ def processes_batch(base_url: str, key: str, total: int, procs: int, redis_url: 
                 w.wait()
     for o in outcomes:
         failures.update(o["failures"])
+    starts, walls = [o["start"] for o in outcomes], [o["end"] - o["start"] for o in outcomes]
+    note = (
+        f"workers' own wall {min(walls):.2f}-{max(walls):.2f} s, "
+        f"last started {max(starts) - min(starts):.3f} s after the first"
+        if outcomes
+        else ""
+    )
     return {
         "answered": sum(o["answered"] for o in outcomes),
         "failures": dict(failures),
         "start": min((o["start"] for o in outcomes), default=0.0),
         "end": max((o["end"] for o in outcomes), default=0.0),
+        "note": note,
     }
 
 
@@ -266,7 +284,7 @@ def run_row(row: str, base_url: str, limit: int, prompts: int, latency: float, r
         "wall": wall,
         "ideal": ideal,
         "efficiency": ideal / wall if wall > 0 else 0.0,
-        "note": "",
+        "note": outcome["note"],
     }
 
 
@@ -276,7 +294,7 @@ def run(
     latency_ms: int = 200,
     rows: Sequence[str] = ROWS,
 ) -> list[Row]:
-    """Every row at every queue limit; a row that cannot run is kept with its reason in `note`."""
+    """Every row at every queue limit; a row whose framework is not installed is skipped (said on stderr)."""
     out: list[Row] = []
     with redis_server() if "redis" in rows else _no_redis() as redis_url:
         for limit in limits:
@@ -338,7 +356,8 @@ def render(rows: Sequence[Row]) -> str:
             f"| {r['sent_429']} | {r['requests']} | {r['peak_in_service']} | {r['wall']:.2f} "
             f"| {r['ideal']:.2f} | {r['efficiency']:.2f} | {verdict} |"
         )
-    return "\n".join(lines)
+    notes = [f"- queue {r['queue_limit']}, {r['label']}: {r['note']}" for r in rows if r["note"]]
+    return "\n".join(lines + (["", *notes] if notes else []))
 
 
 def _grouped(flat: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:

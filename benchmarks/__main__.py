@@ -193,6 +193,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     out.write_text(json.dumps(results, indent=2))
     if args.chart:
         write_chart(results, Path(args.chart))
+        if results.get("queue"):
+            queue.write_chart(results["queue"], Path(args.chart).with_name("queue.png"))
     missed = [check for check in results["checks"] if check["ok"] is False]
     return 1 if args.strict and missed else 0
 

@@ -364,6 +364,50 @@ def _grouped(flat: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return [flat[i : i + 3] for i in range(0, len(flat), 3)]
 
 
+def write_chart(rows: Sequence[Row], path: Path) -> None:
+    """Efficiency and 429s sent per row and queue limit (skipped when matplotlib is missing)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    labels = list(dict.fromkeys(r["label"] for r in rows))
+    limits = sorted({r["queue_limit"] for r in rows})
+    by = {(r["label"], r["queue_limit"]): r for r in rows}
+    fig, (eff, refused) = plt.subplots(1, 2, figsize=(11, 0.45 * len(labels) * len(limits) + 1.5))
+    height = 0.8 / len(limits)
+    for i, limit in enumerate(limits):
+        ys = [j + i * height for j in range(len(labels))]
+        got = [by.get((label, limit)) for label in labels]
+        # a batch that lost prompts has no efficiency to show (it ends early, giving up): say what it answered
+        whole = [g is not None and g["answered"] == g["prompts"] for g in got]
+        values = [g["efficiency"] if g and ok else 0 for g, ok in zip(got, whole, strict=True)]
+        eff.barh(ys, values, height, label=f"queue {limit}")
+        for y, g, ok in zip(ys, got, whole, strict=True):
+            if g and not ok:
+                eff.text(0.02, y, f"{g['answered']} / {g['prompts']} answered", va="center", fontsize=8)
+        refused.barh(ys, [g["sent_429"] if g else 0 for g in got], height, label=f"queue {limit}")
+    for ax in (eff, refused):
+        ax.set_yticks([j + height * (len(limits) - 1) / 2 for j in range(len(labels))])
+        ax.invert_yaxis()
+    eff.legend(loc="lower right", fontsize=8)
+    eff.set_yticklabels(labels)
+    refused.set_yticklabels([])
+    eff.axvline(0.8, color="#999999", linestyle="--")
+    eff.set_xlim(0, 1.05)
+    eff.set_xlabel("efficiency = ideal / wall (target >= 0.8)")
+    refused.set_xscale("symlog", linthresh=10)
+    refused.set_xlabel("429s sent (log scale above 10)")
+    prompts = rows[0]["prompts"] if rows else 0
+    fig.suptitle(f"{prompts} prompts against a queue of N at once per key (efficiency: all answered only)")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--worker"]:
@@ -376,11 +420,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=int, default=200)
     parser.add_argument("--rows", nargs="+", choices=ROWS, default=list(ROWS))
     parser.add_argument("--out", default="", help="write the rows as JSON here")
+    parser.add_argument("--chart", default="", help="draw the rows into this PNG")
     args = parser.parse_args(argv)
     rows = run(args.limits, args.prompts, args.latency_ms, args.rows)
     print(render(rows))
     if args.out:
         Path(args.out).write_text(json.dumps(rows, indent=2))
+    if args.chart:
+        write_chart(rows, Path(args.chart))
     return 0
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from modelslab_core.testing import server_process
 
 from . import cases as c
+from . import queue
 from .measure import import_times, peak_memory, per_delta, server_start_stop, time_cases
 from .report import evaluate, render, write_chart
 
@@ -94,7 +95,11 @@ def _streamers(base_url: str, deltas: int) -> dict[str, Any]:
 
         from llama_index_modelslab import ModelsLab
 
-        llm = ModelsLab(model=c.MODEL, api_key=c.KEY, base_url=base_url, max_tokens=deltas * 2)
+        # a 20,000-delta reply needs max_tokens beyond the model's 32k window: state a window that fits it
+        window = max(32768, deltas * 4)
+        llm = ModelsLab(
+            model=c.MODEL, api_key=c.KEY, base_url=base_url, max_tokens=deltas * 2, context_window=window
+        )
         messages = [ChatMessage(role="user", content=c.prompt(deltas))]
         li_floor = llama_index_floor(pieces)
         out["LlamaIndex floor stream_chat"] = lambda: llama_index_stream(li_floor, messages)
@@ -137,6 +142,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     results["imports"] = import_times(args.import_rounds)
     results["server"] = server_start_stop(args.import_rounds * 2)
     results["checks"] = evaluate(results)
+    if args.queue_rows:
+        results["queue"] = queue.run(
+            args.queue_limits, args.queue_prompts, args.queue_latency_ms, args.queue_rows
+        )
+        results["checks"] += queue.checks(results["queue"])
     return results
 
 
@@ -156,6 +166,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=256)
     parser.add_argument("--pool", type=int, default=64, help="connection pool size for the concurrency test")
     parser.add_argument("--import-rounds", type=int, default=5)
+    parser.add_argument("--queue-limits", type=int, nargs="+", default=[5, 10], help="queue limits N")
+    parser.add_argument("--queue-prompts", type=int, default=200)
+    parser.add_argument("--queue-latency-ms", type=int, default=200)
+    parser.add_argument(
+        "--queue-rows", nargs="*", choices=queue.ROWS, default=list(queue.ROWS), help="none: skip them"
+    )
     parser.add_argument("--out", default=str(HERE / "results" / "latest.json"))
     parser.add_argument("--chart", default=str(HERE / "chart.png"), help="PNG to draw ('' for none)")
     parser.add_argument(
@@ -166,13 +182,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.quick:
         args.rounds, args.calls, args.deltas, args.small, args.big = 1, 2, 5, 10, 20
         args.concurrency, args.pool, args.import_rounds = 8, 4, 1
+        args.queue_limits, args.queue_prompts, args.queue_latency_ms = [5], 20, 20
+        args.queue_rows = ["langchain"]
     results = run(args)
     print(render(results))
+    if results.get("queue"):
+        print("\n" + queue.render(results["queue"]))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
     if args.chart:
         write_chart(results, Path(args.chart))
+        if results.get("queue"):
+            queue.write_chart(results["queue"], Path(args.chart).with_name("queue.png"))
     missed = [check for check in results["checks"] if check["ok"] is False]
     return 1 if args.strict and missed else 0
 

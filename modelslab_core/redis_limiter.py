@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = ["RedisLimiter"]
 
-_POLL_FIRST, _POLL_MAX = 0.005, 0.05
+_POLL_FIRST, _POLL_MAX = 0.002, 0.02  # one poller per process and event loop (see RedisAccountLimiter)
 
 
 def _redacted(url: str) -> str:
@@ -221,6 +221,10 @@ class RedisAccountLimiter:
         self._lock = threading.Lock()
         self._in_flight = 0
         self._service_time = 0.0
+        # the waiters of a process take turns: only the first in line (per thread pool, per event loop) polls
+        # Redis, so a wait costs a few calls a second whatever the number of waiting requests
+        self._sync_turn = threading.Lock()
+        self._async_turns: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
 
     @property
     def in_flight(self) -> int:
@@ -252,22 +256,34 @@ class RedisAccountLimiter:
         )
 
     def acquire(self) -> Lease:
-        """A slot, polling Redis until one is free."""
-        pause = _POLL_FIRST
-        while (lease := self.shared.try_acquire(self.account)) is None:
-            time.sleep(pause * (0.5 + random.random()))
-            pause = min(pause * 2, _POLL_MAX)
+        """A slot, polling Redis (first in this process's line) until one is free."""
+        with self._sync_turn:
+            pause = _POLL_FIRST
+            while (lease := self.shared.try_acquire(self.account)) is None:
+                time.sleep(pause * (0.5 + random.random()))
+                pause = min(pause * 2, _POLL_MAX)
         self._held(+1)
         return lease
 
     async def aacquire(self) -> Lease:
         """A slot for an async task; Redis is called from a worker thread, the wait is `asyncio.sleep`."""
-        pause = _POLL_FIRST
-        while (lease := await self._try_in_thread()) is None:
-            await asyncio.sleep(pause * (0.5 + random.random()))
-            pause = min(pause * 2, _POLL_MAX)
+        async with self._turn():
+            pause = _POLL_FIRST
+            while (lease := await self._try_in_thread()) is None:
+                await asyncio.sleep(pause * (0.5 + random.random()))
+                pause = min(pause * 2, _POLL_MAX)
         self._held(+1)
         return lease
+
+    def _turn(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            turn = self._async_turns.get(loop)
+            if turn is None:
+                for old in [old for old in self._async_turns if old.is_closed()]:
+                    del self._async_turns[old]
+                turn = self._async_turns[loop] = asyncio.Lock()
+        return turn
 
     async def _try_in_thread(self) -> Lease | None:
         attempt = asyncio.ensure_future(asyncio.to_thread(self.shared.try_acquire, self.account))

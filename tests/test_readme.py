@@ -146,3 +146,17 @@ def test_every_shell_command_is_run_or_named() -> None:
     assert not unknown, "run these shell commands in this module, or add them to NOT_RUN:\n" + "\n".join(
         unknown
     )
+
+
+def test_the_counts_the_docs_quote_are_the_suites() -> None:
+    """README.md and docs/reliability.md quote how many faults and malformed calls the suite checks."""
+    from .reliability.expected import ROWS
+    from .reliability.test_bad_input import CORE, LANGCHAIN, LLAMA_INDEX
+
+    readme = README.read_text(encoding="utf-8")
+    page = (ROOT / "docs" / "reliability.md").read_text(encoding="utf-8")
+    assert f"the {len(ROWS)} rows of the" in readme
+    malformed = len(CORE) + len(LANGCHAIN) + len(LLAMA_INDEX)
+    assert f"{malformed} malformed calls" in readme
+    assert f"{malformed} malformed calls ({len(CORE)} into the core" in page
+    assert f"{len(LANGCHAIN)} into `ChatModelsLab`; {len(LLAMA_INDEX)} into `ModelsLab`" in page

@@ -1,4 +1,4 @@
-"""The one table of what every fault of the local server does to a call, and the README table made from it.
+"""The one table of what every fault of the local server does to a call, and the docs table made from it.
 
 Each row names a fault (or a pair of faults) of `modelslab_core.testing` and what the caller gets, for the two
 kinds of call every integration offers: a whole answer (`Client.create`, `ChatModelsLab.invoke`,
@@ -76,7 +76,7 @@ class Row:
     fault: str
     """The `x-modelslab-fault` value, without its `;key=`."""
     server: str
-    """What the server does, in words, for the README."""
+    """What the server does, in words, for the docs."""
     create: Outcome
     stream: Outcome
 

@@ -1,4 +1,5 @@
-"""ModelsLab in LangChain and LlamaIndex, in one run: a chain, an agent, a query engine and a FunctionAgent.
+"""ModelsLab in LangChain and LlamaIndex, in one run: a chain, an agent, a query engine, a FunctionAgent,
+and a batch of 100 against a queue of 5 (always on the local server: it imitates ModelsLab's account queue).
 
 Run it with `python examples/quickstart.py` (or `make demo`). With MODELSLAB_API_KEY set it talks to
 ModelsLab; without it, the answers come from a local rule-based test server.
@@ -15,6 +16,7 @@ from llama_index.core.agent.workflow import FunctionAgent
 
 from langchain_modelslab import ChatModelsLab
 from llama_index_modelslab import ModelsLab
+from modelslab_core.testing import LocalServer
 
 MODEL = "Qwen/Qwen2.5-VL-72B-Instruct-together"
 
@@ -68,11 +70,24 @@ async def llama_function_agent() -> None:
     print("answer:", await agent.run(user_msg="What is the weather in Tokyo?"))
 
 
+def queue_batch() -> None:
+    section("A batch of 100 against an account queue of 5 (local server), default settings")
+    with LocalServer(queue_limit=5, latency_ms=20) as server:
+        model = ChatModelsLab(model=MODEL, api_key="local-demo-key", base_url=server.base_url)
+        answers = asyncio.run(
+            model.abatch([f"Say hi to user {i}" for i in range(100)], return_exceptions=True)
+        )
+        failures = sum(1 for answer in answers if isinstance(answer, Exception))
+        refused = server.queue.counters()["queue_refused"]
+        print(f"{len(answers) - failures} answered, {failures} failures, {refused} 429s along the way")
+
+
 def main() -> None:
     langchain_chain()
     langchain_agent()
     llama_query_engine()
     asyncio.run(llama_function_agent())
+    queue_batch()
 
 
 if __name__ == "__main__":

@@ -151,5 +151,12 @@ class ClientCache:
     def __deepcopy__(self, memo: dict[int, Any]) -> ClientCache:
         return ClientCache()
 
+    def __eq__(self, other: object) -> bool:
+        # the clients an instance happens to hold are not part of what it is: two models with equal
+        # settings are equal (pydantic compares private attributes too)
+        return isinstance(other, ClientCache)
+
+    __hash__ = object.__hash__
+
     def __repr__(self) -> str:
         return f"ClientCache(sync={len(self._sync.entries)}, loops={len(self._loops)})"

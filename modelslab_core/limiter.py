@@ -16,11 +16,13 @@ limit between processes and machines.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import os
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, TypedDict, runtime_checkable
 
@@ -253,6 +255,20 @@ class AdaptiveLimiter:
                 self._waiters.remove(waiter)
                 return
         self.release(waiter.lease, "failed")
+
+    def __copy__(self) -> AdaptiveLimiter:
+        return self  # a limiter is shared by design: a copied model keeps sharing the account's limit
+
+    def __deepcopy__(self, memo: dict[int, object]) -> AdaptiveLimiter:
+        return self
+
+    def __reduce__(self) -> tuple[Callable[[], AdaptiveLimiter], tuple[()]]:
+        # in another process no slot it holds exists: a new limiter, starting at the limit learnt so far
+        control = self._control
+        rebuild = functools.partial(
+            AdaptiveLimiter, initial_limit=control.limit, max_limit=control.ceiling, decrease=control.decrease
+        )
+        return (rebuild, ())
 
     def __repr__(self) -> str:
         return f"AdaptiveLimiter(limit={self.limit}, in_flight={self.in_flight})"

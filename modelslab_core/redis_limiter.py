@@ -18,10 +18,12 @@ or an unreachable server raises `LimiterError` at the first request, never a sil
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -171,6 +173,26 @@ class RedisLimiter:
                     pipe.execute()
             except Exception:
                 continue
+
+    def __reduce__(self) -> tuple[Callable[[], RedisLimiter], tuple[()]]:
+        # a worker process (multiprocessing, Ray) gets its own connection to the same shared state
+        initial_limit, max_limit, decrease = self._settings
+        rebuild = functools.partial(
+            RedisLimiter,
+            self.url,
+            prefix=self.prefix,
+            lease_ttl=self.lease_ttl,
+            initial_limit=initial_limit,
+            max_limit=max_limit,
+            decrease=decrease,
+        )
+        return (rebuild, ())
+
+    def __copy__(self) -> RedisLimiter:
+        return self  # one connection and one keeper thread per limiter: copies share them
+
+    def __deepcopy__(self, memo: dict[int, object]) -> RedisLimiter:
+        return self
 
     def __repr__(self) -> str:
         return f"RedisLimiter({_redacted(self.url)!r}, lease_ttl={self.lease_ttl})"

@@ -153,3 +153,8 @@ def test_copies_are_empty_caches(options: ClientOptions, how: str) -> None:
 
 async def _touch(cache: ClientCache, options: ClientOptions) -> None:
     cache.async_client(**options)
+
+
+def test_caches_compare_equal_so_models_with_equal_settings_do() -> None:
+    assert ClientCache() == ClientCache()
+    assert ClientCache() != object()

@@ -14,6 +14,10 @@ PUBLIC = {
     "AsyncClient",
     "MessageStream",
     "AsyncMessageStream",
+    # the account's concurrency limiters
+    "AdaptiveLimiter",
+    "RedisLimiter",
+    "LimiterError",
     # R1-style <think> reasoning
     "ThinkSplitter",
     "split_think",

@@ -112,14 +112,14 @@ def test_a_batch_converges_to_the_queue_limit_with_no_failure(n: int) -> None:
 
 
 def test_the_limit_follows_a_change_of_the_queue_mid_run() -> None:
-    with LocalServer(queue_limit=10, latency_ms=60) as server:
+    with LocalServer(queue_limit=10, latency_ms=40) as server:
         client = aclient(server)
 
         async def run() -> list[int]:
             limits = []
-            for queue_limit in (10, 3, 8):
+            for queue_limit, prompts in ((10, 200), (3, 90), (8, 320)):  # 20 to 40 windows each
                 server.queue.set_limit(queue_limit)
-                assert await burst(client, 250) == 250
+                assert await burst(client, prompts) == prompts
                 assert client.limiter is not None
                 limits.append(client.limiter.limit)  # type: ignore[attr-defined]
             return limits
@@ -238,3 +238,26 @@ def test_threads_interrupted_while_waiting_give_their_place_back() -> None:
     again = limiter.acquire()
     assert limiter.in_flight == 1
     limiter.release(again, "failed")
+
+
+def test_copies_share_the_limiter_and_a_pickle_starts_from_what_it_learnt() -> None:
+    import copy
+    import pickle
+
+    limiter = AdaptiveLimiter(initial_limit=3)
+    assert copy.copy(limiter) is limiter and copy.deepcopy(limiter) is limiter
+    limiter.release(limiter.acquire(), "ok")  # 1 of 3 in flight: nothing learnt
+    twin = pickle.loads(pickle.dumps(limiter))
+    assert isinstance(twin, AdaptiveLimiter) and twin is not limiter
+    assert twin.limit == limiter.limit and twin.in_flight == 0
+
+
+def test_a_model_deep_copied_keeps_the_limiter_it_was_given() -> None:
+    pytest.importorskip("langchain_core")
+    import copy
+
+    from langchain_modelslab import ChatModelsLab
+
+    mine = AdaptiveLimiter(initial_limit=2)
+    model = ChatModelsLab(model="m", api_key=KEY, limiter=mine)
+    assert copy.deepcopy(model).limiter is mine

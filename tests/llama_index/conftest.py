@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -27,6 +27,7 @@ class Wire:
         self.server = server
         self.bodies: list[dict[str, Any]] = []
         self.clients: list[httpx.Client] = []
+        self.async_clients: list[httpx.AsyncClient] = []
 
     def _record(self, request: httpx.Request) -> None:
         if request.content:
@@ -39,10 +40,11 @@ class Wire:
         """A ModelsLab on the local server whose sync and async requests are recorded here."""
         kwargs.setdefault("api_key", "test-key")
         self.clients.append(httpx.Client(event_hooks={"request": [self._record]}))
+        self.async_clients.append(httpx.AsyncClient(event_hooks={"request": [self._arecord]}))
         return ModelsLab(
             base_url=self.server.base_url,
             http_client=self.clients[-1],
-            async_http_client=httpx.AsyncClient(event_hooks={"request": [self._arecord]}),
+            async_http_client=self.async_clients[-1],
             **kwargs,
         )
 
@@ -53,9 +55,14 @@ class Wire:
 
 
 @pytest.fixture
-def wire(local_server: LocalServer) -> Iterator[Wire]:
-    """Builds LLMs whose request bodies are recorded (`wire.llm(...)`, then `wire.last`)."""
+async def wire(local_server: LocalServer) -> AsyncIterator[Wire]:
+    """Builds LLMs whose request bodies are recorded (`wire.llm(...)`, then `wire.last`).
+
+    Async so that its teardown closes the async clients in the loop of an async test, which owns their pools.
+    """
     recorder = Wire(local_server)
     yield recorder
     for client in recorder.clients:
         client.close()
+    for aclient in recorder.async_clients:
+        await aclient.aclose()

@@ -236,4 +236,5 @@ async def test_list_models_asks_the_api() -> None:
         ids = [model.id for model in llm.list_models()]
         assert ids == [model.id for model in await llm.alist_models()]
         assert sum(n for path, n in server.stats.by_path.items() if path.endswith("/v1/models")) == 2
+        await llm.aclose()
     assert ids == [model_id for model_id, _owner in MODELS]

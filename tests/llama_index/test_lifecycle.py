@@ -48,6 +48,7 @@ async def test_default_headers_changed_after_a_call_are_sent(server: LocalServer
         await chat()
     llm.default_headers = None
     assert await chat() == ANSWER
+    llm.close()
 
 
 def test_max_retries_changed_after_a_call_is_used(server: LocalServer) -> None:
@@ -63,6 +64,7 @@ def test_max_retries_changed_after_a_call_is_used(server: LocalServer) -> None:
     llm.max_retries = 1
     assert llm.chat(HI).message.content == ANSWER
     assert server.stats.by_fault["server-error-once;key=retries"] == 2
+    llm.close()
 
 
 async def test_timeout_changed_after_a_call_is_used(server: LocalServer) -> None:
@@ -87,6 +89,7 @@ def test_base_url_and_api_key_changed_after_a_call_are_used(server: LocalServer)
         assert llm.chat(HI).message.content == ANSWER
         assert requests(other) == 2
     assert requests(server) == 1
+    llm.close()
 
 
 def test_model_copy_with_new_settings_uses_them_and_leaves_the_original(server: LocalServer) -> None:
@@ -96,6 +99,8 @@ def test_model_copy_with_new_settings_uses_them_and_leaves_the_original(server: 
     with pytest.raises(InternalServerError):
         faulty.chat(HI)
     assert llm.chat(HI).message.content == ANSWER
+    faulty.close()
+    llm.close()
 
 
 # --- item 6: deepcopy and pickle, before and after use ------------------------------------------------------
@@ -118,6 +123,8 @@ def test_deepcopy_and_pickle_work_before_and_after_use(
         assert other.chat(HI).message.content == ANSWER
         assert asyncio.run(other.achat(HI)).message.content == ANSWER
     assert llm.chat(HI).message.content == ANSWER  # the original still works
+    for each in (llm, copied, restored):
+        each.close()
 
 
 def test_a_rebuilt_instance_reads_the_key_from_the_environment(
@@ -130,6 +137,8 @@ def test_a_rebuilt_instance_reads_the_key_from_the_environment(
     for rebuilt in (pickle.loads(pickle.dumps(llm)), ModelsLab.from_dict(llm.to_dict())):
         assert rebuilt.api_key is not None and rebuilt.api_key.get_secret_value() == "env-key"
         assert rebuilt.chat(HI).message.content == ANSWER
+        rebuilt.close()
+    llm.close()
     assert "explicit-key" not in str(pickle.dumps(llm))  # the key is not written into the pickle
 
 

@@ -135,3 +135,18 @@ def test_eight_processes_one_killed_slots_come_back(redis_url: str, prefix: str)
             time.sleep(0.05)
         assert view.stats()["in_flight"] == 0  # the killed worker's leases expired
         assert server.queue.counters()["peak_in_service"] <= 6  # the queue never saw the workers pile up
+
+
+def test_a_pickled_redis_limiter_reconnects_to_the_same_state(redis_url: str, prefix: str) -> None:
+    import copy
+    import pickle
+
+    limiter = RedisLimiter(redis_url, prefix=prefix, lease_ttl=7)
+    assert copy.deepcopy(limiter) is limiter
+    view = limiter.for_account("shared")
+    lease = view.acquire()
+    twin = pickle.loads(pickle.dumps(limiter))
+    assert twin is not limiter and (twin.url, twin.prefix, twin.lease_ttl) == (redis_url, prefix, 7)
+    assert twin.for_account("shared").stats()["in_flight"] == 1  # the other process sees the live lease
+    view.release(lease, "ok")
+    assert twin.for_account("shared").stats()["in_flight"] == 0

@@ -14,6 +14,7 @@ import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -99,12 +100,14 @@ def test_server_command_starts(command: str) -> None:
     with subprocess.Popen(
         words, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     ) as proc:
+        pool = ThreadPoolExecutor(1)  # a server that never says it listens fails the test, not hangs it
         try:
             assert proc.stdout is not None
-            first = proc.stdout.readline()
+            first = pool.submit(proc.stdout.readline).result(timeout=60)
         finally:
             proc.terminate()
             proc.wait(timeout=10)
+            pool.shutdown()
     assert first.startswith("modelslab-local listening: base_url http://127.0.0.1:"), first
 
 

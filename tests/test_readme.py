@@ -83,6 +83,24 @@ def test_snippet_runs(page: Path, block: Block, server: LocalServer, monkeypatch
         )
 
 
+TESTS = [(page, block) for page, block in PYTHON if re.search(r"^def test_", block.code, re.M)]
+
+
+@pytest.mark.parametrize(("page", "block"), TESTS, ids=[_id(p, b) for p, b in TESTS])
+def test_test_snippet_passes_under_pytest(page: Path, block: Block, tmp_path: Path) -> None:
+    """A snippet that is a pytest test (the `modelslab_server` fixture's) passes when pytest runs it."""
+    (tmp_path / "test_snippet.py").write_text(block.code, encoding="utf-8")
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_snippet.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert re.search(r"\b[1-9]\d* passed", run.stdout), run.stdout
+
+
 def _python(command: str) -> list[str]:
     words = shlex.split(command)
     assert words[0] == "python", command

@@ -258,7 +258,7 @@ OUTRO = (
 
 
 def render() -> str:
-    """The README's "What happens when..." section, in Markdown."""
+    """The "What happens when..." section (docs/what-happens-when.md, docs/reliability.md), in Markdown."""
     lines = [
         "## What happens when...",
         "",

@@ -178,7 +178,7 @@ def render(r: dict[str, Any]) -> str:
 
 
 def write_chart(r: dict[str, Any], path: Path) -> None:
-    """One bar chart of per-call medians, for the README (skipped when matplotlib is missing)."""
+    """One bar chart of per-call medians, for docs/benchmarks.md (skipped when matplotlib is missing)."""
     try:
         import matplotlib
 

@@ -10,7 +10,8 @@ Both of ModelsLab's naming styles reach the same entry: `Qwen/Qwen2.5-VL-72B-Ins
 and `Qwen-Qwen2.5-VL-72B-Instruct-together` (dash style) normalize to one key (`normalize_model_id`).
 `documented` tells the ids ModelsLab's own material names from ids kept for convenience that no ModelsLab
 source names. `lookup` gives unknown ids `DEFAULT_SPEC` and one warning per id; `find` gives None, silently,
-for adapters with their own fallback. The adapters' settings override any entry (see the README).
+for adapters with their own fallback. The adapters' settings override any entry (docs/core.md, "The model
+catalog").
 
 `python -m modelslab_core.catalog` prints the table.
 """
@@ -153,7 +154,7 @@ def lookup(model: str) -> ModelSpec:
     if spec is None:
         logger.warning(
             "model %r is not in modelslab_core's catalog: assuming a %d-token context window, %d output "
-            "tokens and function calling; set the figures on the adapter ('The model catalog' in the README)",
+            "tokens and function calling; set the figures on the adapter (docs/core.md, 'The model catalog')",
             model,
             DEFAULT_SPEC.context_window,
             DEFAULT_SPEC.num_output,
@@ -163,7 +164,7 @@ def lookup(model: str) -> ModelSpec:
 
 
 def format_table() -> str:
-    """The catalog as a Markdown table, one row per id plus the default's (the README shows this table)."""
+    """The catalog as a Markdown table, one row per id plus the default's (docs/core.md shows this table)."""
 
     def mark(flag: bool) -> str:
         return "yes" if flag else ""

@@ -7,7 +7,7 @@ and counts what it receives. Run it with ``python -m modelslab_core.testing --po
     with LocalServer() as server:
         client = httpx.Client(base_url=server.base_url)
 
-The rules and the fault list are documented in the README (docs/local-server.md).
+The rules and the fault list are documented in docs/local-server.md.
 """
 
 from ._app import MODELS, SERVER_HEADER, ServerStats

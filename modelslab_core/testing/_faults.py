@@ -3,7 +3,7 @@
 Syntax: ``NAME[:SECONDS][;key=K][;times=N][;retry-after=S]``, several faults joined by commas
 (``crlf, slow-stream:0.05``). A fault's key (``NAME`` or ``NAME;key=K``) names the counter the server keeps,
 so parallel tests give each test its own ``key`` and a ``-once`` fault fires once per key (``times=N``: N
-times). The README's "Faults" table says what each fault does.
+times). docs/local-server.md's "Faults" table says what each fault does.
 """
 
 from __future__ import annotations

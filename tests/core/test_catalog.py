@@ -13,7 +13,7 @@ import pytest
 from modelslab_core import catalog
 from modelslab_core.catalog import CATALOG, CATALOG_IDS, DEFAULT_SPEC, find, lookup, normalize_model_id
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+CORE_PAGE = Path(__file__).resolve().parents[2] / "docs" / "core.md"
 
 # ../shared/docs/api-notes.md, "Model ids": the ids ModelsLab's own docs, CLI and code name.
 DOCUMENTED = [
@@ -115,9 +115,9 @@ def test_python_m_prints_the_table() -> None:
         assert f"- {model}: https://" in run.stdout
 
 
-def test_readme_shows_the_catalog_table() -> None:
-    text = README.read_text(encoding="utf-8")
-    section = text[text.index("### The model catalog") :]
+def test_the_core_page_shows_the_catalog_table() -> None:
+    text = CORE_PAGE.read_text(encoding="utf-8")
+    section = text[text.index("## The model catalog") :]
     table = re.search(r"^\| model id \|.*?(?=\n\n)", section, re.S | re.M)
     assert table is not None
     assert table.group(0) == catalog.format_table()

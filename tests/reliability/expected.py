@@ -1,14 +1,16 @@
-"""The one table of what every fault of the local server does to a call, and the README table made from it.
+"""The one table of what every fault of the local server does to a call, and the docs table made from it.
 
 Each row names a fault (or a pair of faults) of `modelslab_core.testing` and what the caller gets, for the two
 kinds of call every integration offers: a whole answer (`Client.create`, `ChatModelsLab.invoke`,
 `ModelsLab.chat` and their async twins) and a stream (`Client.stream`, `ChatModelsLab.stream`,
 `ModelsLab.stream_chat` and their async twins). `test_fault_matrix.py` asserts every row on all twelve paths;
-`render()` turns the table into `docs/what-happens-when.md` (`python -m tests.reliability.expected --write`).
+`render()` turns the table into `docs/what-happens-when.md` and the same section of `docs/reliability.md`
+(`python -m tests.reliability.expected --write` rewrites both).
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +28,19 @@ from modelslab_core import (
 )
 from modelslab_core._shared import MAX_FREE_REFUSALS
 
-__all__ = ["DOC", "MAX_RETRIES", "QUEUE_ALL", "ROWS", "SLOW", "TIMEOUT", "Outcome", "Row", "render"]
+__all__ = [
+    "DOC",
+    "MAX_RETRIES",
+    "PAGE",
+    "QUEUE_ALL",
+    "ROWS",
+    "SLOW",
+    "TIMEOUT",
+    "Outcome",
+    "Row",
+    "render",
+    "section",
+]
 
 MAX_RETRIES = 2
 """The clients' default, used for every cell."""
@@ -38,6 +52,9 @@ ALL = MAX_RETRIES + 1
 QUEUE_ALL = MAX_FREE_REFUSALS + ALL
 """A 429 every time: the limiter's free retries of a lone request, then the policy's counted ones."""
 DOC = Path(__file__).resolve().parents[2] / "docs" / "what-happens-when.md"
+PAGE = DOC.parent / "reliability.md"
+"""The reliability page, which shows the generated section among its own."""
+HEADING = "## What happens when..."
 
 
 @dataclass(frozen=True)
@@ -62,7 +79,7 @@ class Row:
     fault: str
     """The `x-modelslab-fault` value, without its `;key=`."""
     server: str
-    """What the server does, in words, for the README."""
+    """What the server does, in words, for the docs."""
     create: Outcome
     stream: Outcome
 
@@ -247,7 +264,7 @@ OUTRO = (
 
 
 def render() -> str:
-    """The README's "What happens when..." section, in Markdown."""
+    """The "What happens when..." section (docs/what-happens-when.md, docs/reliability.md), in Markdown."""
     lines = [
         "## What happens when...",
         "",
@@ -261,9 +278,28 @@ def render() -> str:
     return "\n".join(lines)
 
 
+def _bounds(text: str) -> tuple[int, int] | None:
+    """Where the generated section starts and ends in a page (it ends at the next `## ` heading)."""
+    found = re.search(rf"^{re.escape(HEADING)}$", text, re.M)
+    if found is None:
+        return None
+    end = text.find("\n## ", found.end())
+    return found.start(), len(text) if end < 0 else end + 1
+
+
+def section(text: str) -> str | None:
+    """A page's "What happens when..." section (None when it has none), without surrounding blank lines."""
+    bounds = _bounds(text)
+    return None if bounds is None else text[bounds[0] : bounds[1]].strip()
+
+
 if __name__ == "__main__":
     if sys.argv[1:] == ["--write"]:
         DOC.parent.mkdir(exist_ok=True)
         DOC.write_text(render(), encoding="utf-8")
+        page = PAGE.read_text(encoding="utf-8")
+        if (bounds := _bounds(page)) is None:
+            raise SystemExit(f"{PAGE} has no {HEADING!r} heading to fill in")
+        PAGE.write_text(page[: bounds[0]] + render() + page[bounds[1] :], encoding="utf-8")
     else:
         sys.stdout.write(render())

@@ -5,8 +5,11 @@ The client cannot know the plan or what else the account runs, so the limit is d
 
 - **slow start**: from `initial`, each success that found the limit in use adds 1 (so a full window of
   successes doubles it) until the first congestion signal (a queue 429, or a 529);
-- **multiplicative decrease** on congestion: halved at the end of slow start (a window of slow start at
-  most doubles the limit), then `limit * decrease` (at least 1 less), never below 1. One
+- **the end of slow start** sets the limit to what the queue was seen to hold: one less than the refused
+  request's place in line when it was granted (the place is 1 for the first request in flight). Requests of
+  that same slow-start window refused later can only lower it further to their own place less one, so a
+  first burst that overfilled a small queue settles at once (half the limit when the place is not known);
+- **multiplicative decrease** on later congestion: `limit * decrease` (at least 1 less), never below 1. One
   decrease per generation: requests admitted before the last decrease were sent under the old limit, and
   their refusals say nothing new;
 - **additive increase** afterwards: +1 per window (`limit` successes that found the limit in use). A probe
@@ -44,23 +47,31 @@ class Controller:
     probe_windows: int = 1
     increases: int = 0
     decreases: int = 0
+    overshoot: int = -1
+    """The generation of the slow-start window that ended: its later refusals may still lower the limit."""
 
     def saturated(self, in_flight: int) -> bool:
         """Whether a request granted now, making `in_flight`, finds the limit in use (growth counts then)."""
         return in_flight >= self.limit
 
-    def finish(self, outcome: Outcome, generation: int, saturated: bool) -> bool:
-        """Learn from one request's end; True when the limit went down."""
+    def finish(self, outcome: Outcome, generation: int, saturated: bool, place: int = 0) -> bool:
+        """Learn from one request's end; True when the limit went down. `place`: the requests in flight
+        when it was granted, itself included (0: not known)."""
         if outcome == "ok":
             if saturated:
                 self._grow()
             return False
-        if outcome != "congested" or generation != self.generation:
+        if outcome != "congested":
+            return False
+        if generation == self.overshoot and 0 < place <= self.limit:  # the same overshoot, seen lower down
+            self.limit = max(1, place - 1)
+            return True
+        if generation != self.generation:
             return False
         before = self.limit
         if self.slow_start:
-            self.slow_start = False
-            self.limit = max(1, before // 2)
+            self.slow_start, self.overshoot = False, generation
+            self.limit = max(1, min(before - 1, place - 1)) if place else max(1, before // 2)
         else:
             self.limit = max(1, min(before - 1, int(before * self.decrease)))
         if self.failed_at and before >= self.failed_at:  # the same probe failed again: wait longer next time

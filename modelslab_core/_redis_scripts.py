@@ -15,7 +15,7 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('EXISTS', KEYS[2]) == 0 then
   redis.call('HSET', KEYS[2], 'limit', ARGV[4], 'ceiling', ARGV[5], 'decrease', ARGV[6], 'slow_start', 1,
     'generation', 0, 'credit', 0, 'failed_at', 0, 'probe_windows', 1, 'increases', 0, 'decreases', 0,
-    'congested', 0, 'granted', 0)
+    'congested', 0, 'granted', 0, 'overshoot', -1)
 end
 local limit = tonumber(redis.call('HGET', KEYS[2], 'limit'))
 local n = redis.call('ZCARD', KEYS[1])
@@ -27,18 +27,26 @@ redis.call('HINCRBY', KEYS[2], 'granted', 1)
 local generation = tonumber(redis.call('HGET', KEYS[2], 'generation'))
 local saturated = 0
 if n + 1 >= limit then saturated = 1 end
-return {1, generation, saturated}
+return {1, generation, saturated, n + 1}
 """
 
 _CONGESTED = """
 local function num(field) return tonumber(redis.call('HGET', KEYS[2], field)) end
-local function congested(generation)
+local function congested(generation, place)
   redis.call('HINCRBY', KEYS[2], 'congested', 1)
-  if generation ~= num('generation') then return end
   local limit, new = num('limit'), 1
+  if generation == num('overshoot') and place > 0 and place <= limit then
+    redis.call('HSET', KEYS[2], 'limit', math.max(1, place - 1))
+    return
+  end
+  if generation ~= num('generation') then return end
   if num('slow_start') == 1 then
-    redis.call('HSET', KEYS[2], 'slow_start', 0)
-    new = math.max(1, math.floor(limit / 2))
+    redis.call('HSET', KEYS[2], 'slow_start', 0, 'overshoot', generation)
+    if place > 0 then
+      new = math.max(1, math.min(limit - 1, place - 1))
+    else
+      new = math.max(1, math.floor(limit / 2))
+    end
   else
     local decrease = tonumber(redis.call('HGET', KEYS[2], 'decrease'))
     new = math.max(1, math.min(limit - 1, math.floor(limit * decrease)))
@@ -84,7 +92,7 @@ if outcome == 'ok' then
   return 0
 end
 if outcome ~= 'congested' then return 0 end
-congested(generation)
+congested(generation, tonumber(ARGV[5]))
 return 1
 """
 )
@@ -92,17 +100,18 @@ return 1
 REFUSED = (
     _CONGESTED
     + """
--- ARGV: token, generation, now (ms), lease TTL (ms). Returns {1, generation} when the slot is kept.
+-- ARGV: token, generation, now (ms), lease TTL (ms), place. Returns {1, generation, place} when kept.
 if redis.call('EXISTS', KEYS[2]) == 0 then
   redis.call('ZREM', KEYS[1], ARGV[1])
   return {0, 0}
 end
 local now = tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-congested(tonumber(ARGV[2]))
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) and redis.call('ZCARD', KEYS[1]) <= num('limit') then
+congested(tonumber(ARGV[2]), tonumber(ARGV[5]))
+local held = redis.call('ZCARD', KEYS[1])
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) and held <= num('limit') then
   redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), ARGV[1])
-  return {1, num('generation')}
+  return {1, num('generation'), held}
 end
 redis.call('ZREM', KEYS[1], ARGV[1])
 return {0, 0}

@@ -51,6 +51,7 @@ class Lease:
     started: float
     token: str = ""  # the Redis member that holds the slot there
     released: bool = False
+    place: int = 0  # requests in flight when it was granted, itself included
 
 
 class LimiterStats(TypedDict):
@@ -217,7 +218,7 @@ class AdaptiveLimiter:
                 self._service_time = held if not self._service_time else 0.8 * self._service_time + 0.2 * held
             elif outcome == "congested":
                 self._congested += 1
-            self._control.finish(outcome, lease.generation, lease.saturated)
+            self._control.finish(outcome, lease.generation, lease.saturated, lease.place)
             wake = self._grant_waiters()
         self._wake(wake)
 
@@ -234,9 +235,10 @@ class AdaptiveLimiter:
                 return False
             self._congested += 1
             control = self._control
-            control.finish("congested", lease.generation, lease.saturated)
+            control.finish("congested", lease.generation, lease.saturated, lease.place)
             if self._in_flight <= control.limit:
-                lease.generation, lease.saturated = control.generation, True  # its next refusal counts anew
+                # its next refusal counts anew, from the place it holds now
+                lease.generation, lease.saturated, lease.place = control.generation, True, self._in_flight
                 return True
             lease.released = True
             self._in_flight -= 1  # still at or over the limit: no waiter to wake
@@ -258,7 +260,8 @@ class AdaptiveLimiter:
         self._granted += 1
         self._peak = max(self._peak, self._in_flight)
         control = self._control
-        return Lease(control.generation, control.saturated(self._in_flight), time.monotonic())
+        in_flight = self._in_flight
+        return Lease(control.generation, control.saturated(in_flight), time.monotonic(), place=in_flight)
 
     def _grant_waiters(self) -> list[_Waiter]:
         granted = []

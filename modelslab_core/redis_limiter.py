@@ -120,13 +120,15 @@ class RedisLimiter:
         keys = [f"{self.prefix}:{account}:leases", f"{self.prefix}:{account}:state"]
         now = int(time.time() * 1000)
         args = [now, int(self.lease_ttl * 1000), token, *self._settings]
-        granted, generation, saturated = self._call("grant a slot", lambda: acquire(keys=keys, args=args))
+        granted, generation, saturated, *place = self._call(
+            "grant a slot", lambda: acquire(keys=keys, args=args)
+        )
         if not granted:
             return None
         with self._lock:
             self._live[token] = keys[0]
             self._start_keeper()
-        return Lease(int(generation), bool(saturated), time.monotonic(), token)
+        return Lease(int(generation), bool(saturated), time.monotonic(), token, place=int(place[0]))
 
     def give_back(self, account: str, lease: Lease, outcome: Outcome) -> None:
         """Return the lease's slot and teach the shared limit how the request ended."""
@@ -134,17 +136,18 @@ class RedisLimiter:
         with self._lock:
             self._live.pop(lease.token, None)
         keys = [f"{self.prefix}:{account}:leases", f"{self.prefix}:{account}:state"]
-        args = [lease.token, outcome, lease.generation, int(lease.saturated)]
+        args = [lease.token, outcome, lease.generation, int(lease.saturated), lease.place]
         self._call("return a slot", lambda: release(keys=keys, args=args))
 
     def keep_refused(self, account: str, lease: Lease) -> bool:
         """Learn from a queue refusal; keep the lease (True) while the account is within its limit."""
         _, (_, _, refused) = self._connection()
         keys = [f"{self.prefix}:{account}:leases", f"{self.prefix}:{account}:state"]
-        args = [lease.token, lease.generation, int(time.time() * 1000), int(self.lease_ttl * 1000)]
-        kept, generation = self._call("learn from a refusal", lambda: refused(keys=keys, args=args))
+        now, ttl = int(time.time() * 1000), int(self.lease_ttl * 1000)
+        args = [lease.token, lease.generation, now, ttl, lease.place]
+        kept, generation, *held = self._call("learn from a refusal", lambda: refused(keys=keys, args=args))
         if kept:
-            lease.generation, lease.saturated = int(generation), True
+            lease.generation, lease.saturated, lease.place = int(generation), True, int(held[0])
             return True
         with self._lock:
             self._live.pop(lease.token, None)

@@ -266,16 +266,24 @@ def test_a_model_deep_copied_keeps_the_limiter_it_was_given() -> None:
 def test_a_refusal_within_the_limit_keeps_the_slot_and_one_over_it_gives_it_back() -> None:
     limiter = AdaptiveLimiter(initial_limit=4)
     leases = [limiter.acquire() for _ in range(4)]
+    assert [lease.place for lease in leases] == [1, 2, 3, 4]
     waiting = threading.Thread(target=lambda: limiter.release(limiter.acquire(), "ok"))
     waiting.start()
-    # slow start ends: 4 -> 2 while 4 are in flight, so this request gives its slot back, and nobody is woken
-    assert limiter.refused(leases[0]) is False
-    assert limiter.limit == 2 and limiter.in_flight == 3 and limiter.stats()["waiting"] == 1
-    for lease in leases[1:3]:
-        limiter.release(lease, "failed")
-    # one in flight under a limit of 2: the queue is full of other work, so the request keeps its slot
-    assert limiter.refused(leases[3]) is True
-    assert limiter.in_flight <= limiter.limit
-    limiter.release(leases[3], "ok")
+    # the 4th in line was refused: slow start ends at 3, so it gives its slot back, and nobody is woken
+    assert limiter.refused(leases[3]) is False
+    assert limiter.limit == 3 and limiter.in_flight == 3 and limiter.stats()["waiting"] == 1
+    limiter.release(leases[0], "failed")  # the waiter takes this slot
+    limiter.release(leases[1], "failed")
+    # the 3rd of the same window refused too: the queue held 2, and this request is within that limit
+    assert limiter.refused(leases[2]) is True
+    assert limiter.limit == 2 and limiter.in_flight <= limiter.limit
+    limiter.release(leases[2], "ok")
     waiting.join(5)
     assert limiter.in_flight == 0 and limiter.stats()["waiting"] == 0
+
+
+def test_a_first_burst_into_a_small_queue_settles_at_once() -> None:
+    control = Controller(limit=5)
+    for place in (4, 2, 5, 3):  # five sent at once to a queue of 1: four refused, in any order
+        control.finish("congested", 0, saturated=True, place=place)
+    assert control.limit == 1

@@ -36,17 +36,19 @@ def test_the_lua_rules_are_the_controllers(redis_url: str, prefix: str) -> None:
             index = rng.randrange(len(held))
             lease, generation, saturated = held[index]
             outcome = rng.choice(["ok", "ok", "ok", "congested", "failed", "refused"])
+            place = lease.place  # type: ignore[attr-defined]
             if outcome == "refused":  # the slot is kept while the account is within its limit
-                control.finish("congested", generation, saturated)
+                control.finish("congested", generation, saturated, place)
                 keep = in_flight <= control.limit
                 assert view.refused(lease) is keep  # type: ignore[arg-type]
                 if keep:
                     held[index] = (lease, control.generation, True)
                     assert lease.generation == control.generation  # type: ignore[attr-defined]
+                    assert lease.place == in_flight  # type: ignore[attr-defined]
                     continue
             else:
                 view.release(lease, outcome)  # type: ignore[arg-type]
-                control.finish(outcome, generation, saturated)  # type: ignore[arg-type]
+                control.finish(outcome, generation, saturated, place)  # type: ignore[arg-type]
             held.pop(index)
             in_flight -= 1
         else:
@@ -56,6 +58,7 @@ def test_the_lua_rules_are_the_controllers(redis_url: str, prefix: str) -> None:
             in_flight += 1
             saturated = control.saturated(in_flight)
             assert (lease.generation, lease.saturated) == (control.generation, saturated)
+            assert lease.place == in_flight
             held.append((lease, control.generation, saturated))
         assert view.limit == control.limit
 

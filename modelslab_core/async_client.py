@@ -14,6 +14,7 @@ from ._response import StreamState, with_model
 from ._shared import Attempts, ModelList, Opened, TokenCount, map_transport_error, outcome_of
 from .client import _ClientBase, _StreamView
 from .errors import ModelsLabError
+from .limiter import Lease
 from .params import CountTokensParams, MessageParams, Unpack
 from .types import Message, ModelInfo, StreamEvent
 
@@ -133,30 +134,16 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
                     response = await self._http.request(**request)
                     result = self._config.parse(response, model)
                 except (httpx.HTTPError, ModelsLabError) as exc:
-                    if limiter and lease and attempts.queue_refusal(exc, response):
-                        if await limiter.arefused(lease):
-                            delay = attempts.pause(response)  # sent again in the slot it holds
-                        else:
-                            lease, delay = None, attempts.in_line()
-                    else:
-                        if limiter and lease:
-                            await limiter.arelease(lease, outcome_of(exc))
-                            lease = None
-                        delay = attempts.delay(exc, response)
-                except BaseException:  # cancelled: the slot goes back
-                    if limiter and lease:
-                        await limiter.arelease(lease, "failed")
-                    raise
-                else:
-                    if limiter and lease:
-                        await limiter.arelease(lease, "ok")
-                    return result
-                try:
+                    lease, delay = await self._after_failure(exc, response, attempts, lease)
                     await _asleep(delay)
-                except BaseException:
-                    if limiter and lease:
-                        await limiter.arelease(lease, "failed")
-                    raise
+                    continue
+                if limiter and lease:
+                    await limiter.arelease(lease, "ok")
+                return result
+        except BaseException:  # given up or cancelled: the slot goes back (a second release does nothing)
+            if limiter and lease:
+                await limiter.arelease(lease, "failed")
+            raise
         finally:
             self._release()
 
@@ -186,16 +173,7 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
                 except (httpx.HTTPError, ModelsLabError) as exc:
                     if response is not None:
                         await response.aclose()
-                    if limiter and lease and attempts.queue_refusal(exc, response):
-                        if await limiter.arefused(lease):
-                            delay = attempts.pause(response)  # sent again in the slot it holds
-                        else:
-                            lease, delay = None, attempts.in_line()
-                    else:
-                        if limiter and lease:
-                            await limiter.arelease(lease, outcome_of(exc))
-                            lease = None
-                        delay = attempts.delay(exc, response)
+                    lease, delay = await self._after_failure(exc, response, attempts, lease)
                 await _asleep(delay)
         except BaseException:  # given up, or cancelled: the slots and the connection go back
             if response is not None:
@@ -204,6 +182,21 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
                 await limiter.arelease(lease, "failed")
             self._release()
             raise
+
+    async def _after_failure(
+        self, exc: BaseException, response: httpx.Response | None, attempts: Attempts, lease: Lease | None
+    ) -> tuple[Lease | None, float]:
+        """The slot a failed attempt still holds (None: given back) and the wait before the next one;
+        raises the mapped error when there is none (the slot given back first)."""
+        limiter = self._config.limiter
+        if limiter is None or lease is None:
+            return None, attempts.delay(exc, response)
+        if attempts.queue_refusal(exc, response):
+            if await limiter.arefused(lease):
+                return lease, attempts.pause(response)  # sent again in the slot it holds
+            return None, attempts.in_line()
+        await limiter.arelease(lease, outcome_of(exc))
+        return None, attempts.delay(exc, response)
 
     async def _acquire(self) -> None:
         # Without a cap, calls beyond our own pool still wait here, not in httpcore's pool: a wait there

@@ -26,7 +26,7 @@ from ._shared import (
     outcome_of,
 )
 from .errors import ModelsLabError
-from .limiter import Limiter, LimiterChoice
+from .limiter import Lease, Limiter, LimiterChoice
 from .params import CountTokensParams, MessageParams, Unpack
 from .types import Message, ModelInfo, StreamEvent, Usage
 
@@ -223,30 +223,16 @@ class Client(_ClientBase[httpx.Client]):
                     response = self._http.request(**request)
                     result = self._config.parse(response, model)
                 except (httpx.HTTPError, ModelsLabError) as exc:
-                    if limiter and lease and attempts.queue_refusal(exc, response):
-                        if limiter.refused(lease):
-                            delay = attempts.pause(response)  # sent again in the slot it holds
-                        else:
-                            lease, delay = None, attempts.in_line()
-                    else:
-                        if limiter and lease:
-                            limiter.release(lease, outcome_of(exc))
-                            lease = None
-                        delay = attempts.delay(exc, response)
-                except BaseException:
-                    if limiter and lease:
-                        limiter.release(lease, "failed")
-                    raise
-                else:
-                    if limiter and lease:
-                        limiter.release(lease, "ok")
-                    return result
-                try:
+                    lease, delay = self._after_failure(exc, response, attempts, lease)
                     _sleep(delay)
-                except BaseException:
-                    if limiter and lease:
-                        limiter.release(lease, "failed")
-                    raise
+                    continue
+                if limiter and lease:
+                    limiter.release(lease, "ok")
+                return result
+        except BaseException:  # given up or interrupted: the slot goes back (a second release does nothing)
+            if limiter and lease:
+                limiter.release(lease, "failed")
+            raise
         finally:
             self._release()
 
@@ -276,16 +262,7 @@ class Client(_ClientBase[httpx.Client]):
                 except (httpx.HTTPError, ModelsLabError) as exc:
                     if response is not None:
                         response.close()
-                    if limiter and lease and attempts.queue_refusal(exc, response):
-                        if limiter.refused(lease):
-                            delay = attempts.pause(response)  # sent again in the slot it holds
-                        else:
-                            lease, delay = None, attempts.in_line()
-                    else:
-                        if limiter and lease:
-                            limiter.release(lease, outcome_of(exc))
-                            lease = None
-                        delay = attempts.delay(exc, response)
+                    lease, delay = self._after_failure(exc, response, attempts, lease)
                 _sleep(delay)
         except BaseException:  # given up, or interrupted: the slots and the connection go back
             if response is not None:
@@ -294,6 +271,21 @@ class Client(_ClientBase[httpx.Client]):
                 limiter.release(lease, "failed")
             self._release()
             raise
+
+    def _after_failure(
+        self, exc: BaseException, response: httpx.Response | None, attempts: Attempts, lease: Lease | None
+    ) -> tuple[Lease | None, float]:
+        """The slot a failed attempt still holds (None: given back) and the wait before the next one;
+        raises the mapped error when there is none (the slot given back first)."""
+        limiter = self._config.limiter
+        if limiter is None or lease is None:
+            return None, attempts.delay(exc, response)
+        if attempts.queue_refusal(exc, response):
+            if limiter.refused(lease):
+                return lease, attempts.pause(response)  # sent again in the slot it holds
+            return None, attempts.in_line()
+        limiter.release(lease, outcome_of(exc))
+        return None, attempts.delay(exc, response)
 
     def _acquire(self) -> None:
         if self._slots is not None:

@@ -23,7 +23,7 @@ from .errors import (
     RateLimitError,
 )
 from .limiter import Lease, Limiter, LimiterChoice, Outcome, limiter_for
-from .retry import MAX_HONOURED_RETRY_AFTER, RetryPolicy, retry_after_seconds
+from .retry import MAX_HONOURED_RETRY_AFTER, RetryPolicy, retry_after_seconds, server_says_retry
 from .types import ModelInfo, StreamEvent
 
 logger = logging.getLogger("modelslab_core")
@@ -205,7 +205,9 @@ class Attempts:
 
     def queue_refusal(self, exc: BaseException, response: httpx.Response | None) -> bool:
         """Whether this failure is a queue refusal to retry free (counted as one when it is)."""
-        if self.config.limiter is None or not isinstance(exc, RateLimitError) or _refuses_retry(response):
+        if self.config.limiter is None or not isinstance(exc, RateLimitError):
+            return False
+        if server_says_retry(response.headers if response is not None else None) is False:
             return False
         if self.refusals >= MAX_FREE_REFUSALS or self.paused > (self.config.timeout.read or 60.0):
             return False
@@ -236,7 +238,3 @@ class Attempts:
         delay = self.config.retry_delay(exc, self.attempt, response)
         self.attempt += 1
         return delay
-
-
-def _refuses_retry(response: httpx.Response | None) -> bool:
-    return response is not None and response.headers.get("x-should-retry") == "false"

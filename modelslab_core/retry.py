@@ -17,7 +17,7 @@ from .errors import (
     ProviderError,
 )
 
-__all__ = ["RetryPolicy", "retry_after_seconds"]
+__all__ = ["RetryPolicy", "retry_after_seconds", "server_says_retry"]
 
 RETRY_STATUSES = frozenset({408, 409, 429})
 MAX_HONOURED_RETRY_AFTER = 60.0  # a longer server hint falls back to our own backoff, as other SDKs do
@@ -59,6 +59,14 @@ def retry_after_seconds(
     return None
 
 
+def server_says_retry(headers: Mapping[str, str] | None) -> bool | None:
+    """The server's `x-should-retry: true | false`, or None when it says neither."""
+    if not headers:
+        return None
+    hint = {k.lower(): v for k, v in headers.items()}.get("x-should-retry")
+    return hint == "true" if hint in ("true", "false") else None
+
+
 def _rate_limit_reset(lowered: Mapping[str, str], now: datetime) -> float | None:
     reset = _number(lowered.get("x-ratelimit-reset"))
     remaining = _number(lowered.get("x-ratelimit-remaining"))
@@ -94,10 +102,8 @@ class RetryPolicy:
         """Whether to try again after `error` on attempt number `attempt` (0 for the first try)."""
         if attempt >= self.max_retries:
             return False
-        if headers:
-            hint = {k.lower(): v for k, v in headers.items()}.get("x-should-retry")
-            if hint in ("true", "false"):
-                return hint == "true"
+        if (hint := server_says_retry(headers)) is not None:
+            return hint
         if isinstance(error, (APIConnectionError, ProviderError)):
             return True
         # a status decides, whether the server said no in JSON or a proxy answered with an HTML page

@@ -235,7 +235,8 @@ async def test_queue_refusals_are_free_retries_that_keep_header_hints(
 
 @SYNC
 @pytest.mark.parametrize(
-    ("status", "header", "attempts"), [(500, "false", 1), (400, "true", 2), (409, "false", 1)]
+    ("status", "header", "attempts"),
+    [(500, "false", 1), (400, "true", 2), (409, "false", 1), (429, "false", 1)],
 )
 async def test_x_should_retry_through_the_client(status: int, header: str, attempts: int, sync: bool) -> None:
     handler = Recorder(json_reply(status, {"error": {"message": "x"}}, {"x-should-retry": header}), OK)

@@ -53,6 +53,11 @@ class Lease:
     released: bool = False
     place: int = 0  # requests in flight when it was granted, itself included
 
+    def averaged_into(self, service_time: float) -> float:
+        """`service_time` (a moving average of how long answered requests held a slot) with this one's."""
+        held = time.monotonic() - self.started
+        return held if not service_time else 0.8 * service_time + 0.2 * held
+
 
 class LimiterStats(TypedDict):
     """What a limiter has done so far; `limit` and `in_flight` are the values at the time of the call."""
@@ -214,8 +219,7 @@ class AdaptiveLimiter:
             lease.released = True
             self._in_flight -= 1
             if outcome == "ok":
-                held = time.monotonic() - lease.started
-                self._service_time = held if not self._service_time else 0.8 * self._service_time + 0.2 * held
+                self._service_time = lease.averaged_into(self._service_time)
             elif outcome == "congested":
                 self._congested += 1
             self._control.finish(outcome, lease.generation, lease.saturated, lease.place)

@@ -343,8 +343,7 @@ class RedisAccountLimiter:
             lease.released = True
             self._in_flight -= 1
             if outcome == "ok":
-                held = time.monotonic() - lease.started
-                self._service_time = held if not self._service_time else 0.8 * self._service_time + 0.2 * held
+                self._service_time = lease.averaged_into(self._service_time)
             return True
 
     def __repr__(self) -> str:

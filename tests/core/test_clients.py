@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import gc
 import pickle
 import threading
-import warnings
 from collections.abc import Iterator
 
 import pytest
@@ -15,6 +13,8 @@ import pytest
 from modelslab_core import AsyncClient, AuthenticationError, Client
 from modelslab_core.clients import ClientCache, ClientOptions
 from modelslab_core.testing import LocalServer
+
+from ..leaks import resource_warnings
 
 CALL = {"model": "m", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}
 
@@ -33,12 +33,8 @@ def options(server: LocalServer) -> ClientOptions:
 @pytest.fixture
 def no_resource_warnings() -> Iterator[None]:
     """Turn every ResourceWarning (an unclosed socket or transport) into a failure of the test."""
-    gc.collect()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ResourceWarning)
+    with resource_warnings() as leaked:
         yield
-        gc.collect()
-    leaked = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
     assert leaked == []
 
 

@@ -57,6 +57,8 @@ from modelslab_core import ThinkingBlock as WireThinking
 from modelslab_core import ToolUseBlock as WireToolUse
 from modelslab_core.types import MessageDelta, MessageDeltaUsage
 
+from .conftest import add
+
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
 )
@@ -167,11 +169,6 @@ def test_legacy_tool_calls_key_is_sent_when_there_are_no_tool_call_blocks() -> N
     message = ChatMessage(role=MessageRole.ASSISTANT, content="", additional_kwargs={"tool_calls": legacy})
     _, wire = to_wire_messages([user("q"), message])
     assert wire[1]["content"] == legacy
-
-
-def add(a: int, b: int) -> int:
-    """Add two integers."""
-    return a + b
 
 
 def test_tools_carry_name_description_and_object_schema() -> None:

@@ -13,18 +13,13 @@ from llama_index.core.tools import FunctionTool
 
 from llama_index_modelslab import ModelsLab
 
-from .conftest import Wire
+from .conftest import Wire, multiply
 
 COUNT = [ChatMessage(role="user", content="Count to 5.")]
 
 
 def never_called(text: str) -> list[int]:
     raise AssertionError("token counts must come from the API's usage, not from a tokenizer")
-
-
-def multiply(a: int, b: int) -> int:
-    """Multiply two integers."""
-    return a * b
 
 
 # --- item 3: one count per request, on every path -----------------------------------------------------------

@@ -119,5 +119,7 @@ def test_an_unknown_model_logs_once_which_defaults_it_got(caplog: pytest.LogCapt
         llm.metadata  # noqa: B018 - read as LlamaIndex does, on every call
         llm.metadata  # noqa: B018
     [record] = [r for r in caplog.records if "another-new-model" in r.getMessage()]
+    assert record.name == "llama_index_modelslab"  # the adapter's logger, as docs/llama-index.md says
     assert "8192-token context window" in record.getMessage()
     assert "context_window=" in record.getMessage()
+    assert "is_function_calling_model=" in record.getMessage()

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = [
     "REDACTED",
     "image_media_type",
+    "partial_kwargs",
     "to_tool_choice",
     "to_wire_messages",
     "to_wire_tools",
@@ -66,15 +67,22 @@ def tool_id(value: str | None, fallback: str) -> str:
     return f"{cleaned}_{hashlib.sha256(value.encode()).hexdigest()[:8]}"
 
 
+def partial_kwargs(text: str) -> dict[str, Any] | None:
+    """Tool-call arguments from JSON text that may still be streaming, parsed as far as it goes ("" and any
+    non-object give `{}`); None when the text cannot be read yet."""
+    try:
+        parsed = parse_partial_json(text) if text.strip() else {}
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else {}
+
+
 def tool_kwargs(value: dict[str, Any] | str) -> dict[str, Any]:
     """Tool-call arguments as a dict; a JSON string (maybe still streaming) is parsed as far as it goes."""
     if isinstance(value, dict):
         return value
-    try:
-        parsed = parse_partial_json(value) if value.strip() else {}
-    except ValueError:
-        return {}
-    return parsed if isinstance(parsed, dict) else {}
+    parsed = partial_kwargs(value)
+    return parsed if parsed is not None else {}
 
 
 # --- content blocks -----------------------------------------------------------------------------------------

@@ -24,11 +24,10 @@ from llama_index.core.base.llms.types import (
     ThinkingBlock,
     ToolCallBlock,
 )
-from llama_index.core.llms.utils import parse_partial_json
 
 from modelslab_core import ThinkSplitter, split_think
 
-from ._messages import REDACTED
+from ._messages import REDACTED, partial_kwargs
 
 __all__ = ["StreamState", "assistant_message", "split_think"]
 
@@ -171,12 +170,10 @@ class StreamState:
     def add_json(self, index: int, piece: str) -> None:
         part = self._parts[index]
         part.raw_json += piece
-        try:  # arguments still streaming: parse as far as they go, keep the last good parse otherwise
-            parsed = parse_partial_json(part.raw_json) if part.raw_json.strip() else {}
-        except ValueError:
-            return
-        part.kwargs = parsed if isinstance(parsed, dict) else {}
-        self._rebuild(part)
+        # arguments still streaming: parse as far as they go, keep the last good parse otherwise
+        if (parsed := partial_kwargs(part.raw_json)) is not None:
+            part.kwargs = parsed
+            self._rebuild(part)
 
     def stop(self, index: int) -> tuple[str, str]:
         """A block ends: release what was kept back; return it as (new answer text, new reasoning text)."""

@@ -8,9 +8,26 @@ from typing import Any
 
 import httpx
 import pytest
+from llama_index.core.tools import FunctionTool
 
 from llama_index_modelslab import ModelsLab
 from modelslab_core.testing import LocalServer
+
+
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    return a + b
+
+
+def multiply(a: int, b: int) -> int:
+    """Multiply two integers."""
+    return a * b
+
+
+TOOLS = [FunctionTool.from_defaults(add), FunctionTool.from_defaults(multiply)]
+"""Two tools for the tests that give the LLM tools."""
+TASK = "Use add for 3 and 5, then multiply for 2 and 4."
+"""A prompt that asks for both `TOOLS`."""
 
 
 @pytest.fixture(scope="module")

@@ -23,11 +23,12 @@ from llama_index.core.base.llms.types import ChatMessage, ChatResponse, ImageBlo
 from llama_index.core.base.response.schema import AsyncStreamingResponse, StreamingResponse
 from llama_index.core.callbacks import CallbackManager, TokenCountingHandler
 from llama_index.core.prompts import PromptTemplate
-from llama_index.core.tools import FunctionTool
 from pydantic import BaseModel
 
 from llama_index_modelslab import ModelsLab
 from modelslab_core import APIStatusError, OverloadedError
+
+from .conftest import TASK, TOOLS
 
 pytestmark = pytest.mark.vcr
 
@@ -152,20 +153,6 @@ def test_chat_engine(llm: ModelsLab) -> None:
 
 
 # --- tools, agents and structured output --------------------------------------------------------------------
-
-
-def add(a: int, b: int) -> int:
-    """Add two integers."""
-    return a + b
-
-
-def multiply(a: int, b: int) -> int:
-    """Multiply two integers."""
-    return a * b
-
-
-TOOLS = [FunctionTool.from_defaults(add), FunctionTool.from_defaults(multiply)]
-TASK = "Use add for 3 and 5, then multiply for 2 and 4."
 
 
 @pytest.mark.parametrize("streaming", [True, False], ids=["streaming", "not-streaming"])

@@ -5,17 +5,7 @@ from __future__ import annotations
 from llama_index.core.agent.workflow import AgentWorkflow, FunctionAgent, ToolCallResult
 from llama_index.core.tools import FunctionTool
 
-from .conftest import Wire
-
-
-def add(a: int, b: int) -> int:
-    """Add two integers."""
-    return a + b
-
-
-def multiply(a: int, b: int) -> int:
-    """Multiply two integers."""
-    return a * b
+from .conftest import TASK, TOOLS, Wire, add
 
 
 async def test_agent_workflow_with_two_agents_runs_the_root_agents_tools(wire: Wire) -> None:
@@ -23,7 +13,7 @@ async def test_agent_workflow_with_two_agents_runs_the_root_agents_tools(wire: W
     calculator = FunctionAgent(
         name="calculator",
         description="Does arithmetic with its tools.",
-        tools=[FunctionTool.from_defaults(add), FunctionTool.from_defaults(multiply)],
+        tools=list(TOOLS),
         llm=llm,
         can_handoff_to=["writer"],
     )
@@ -34,7 +24,7 @@ async def test_agent_workflow_with_two_agents_runs_the_root_agents_tools(wire: W
         llm=llm,
     )
     workflow = AgentWorkflow(agents=[calculator, writer], root_agent="calculator")
-    handler = workflow.run(user_msg="Use add for 3 and 5, then multiply for 2 and 4.")
+    handler = workflow.run(user_msg=TASK)
     results = [event async for event in handler.stream_events() if isinstance(event, ToolCallResult)]
     output = await handler
     assert sorted((r.tool_name, str(r.tool_output.content)) for r in results) == [

@@ -6,26 +6,12 @@ from typing import Any
 
 import pytest
 from llama_index.core.base.llms.types import ChatMessage, MessageRole, TextBlock
-from llama_index.core.tools import FunctionTool
 
 from llama_index_modelslab import ModelsLab
 
-from .conftest import Wire
+from .conftest import TOOLS, Wire
 
 HI = [ChatMessage(role="user", content="Count to 20.")]
-
-
-def add(a: int, b: int) -> int:
-    """Add two integers."""
-    return a + b
-
-
-def multiply(a: int, b: int) -> int:
-    """Multiply two integers."""
-    return a * b
-
-
-TOOLS = [FunctionTool.from_defaults(add), FunctionTool.from_defaults(multiply)]
 
 
 # --- item 1: unknown or misspelled arguments ----------------------------------------------------------------

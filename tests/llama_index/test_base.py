@@ -22,6 +22,8 @@ from llama_index.core.tools import FunctionTool
 import llama_index_modelslab
 from llama_index_modelslab import CATALOG, DEFAULT_SPEC, ModelsLab, lookup, normalize_model_id
 
+from .conftest import multiply
+
 SECRET = "sk-very-secret-value-123"
 
 
@@ -156,11 +158,6 @@ async def test_clients_are_created_once_and_cached() -> None:
 def test_astream_chat_is_a_coroutine_function() -> None:
     assert inspect.iscoroutinefunction(ModelsLab.astream_chat)
     assert inspect.iscoroutinefunction(ModelsLab.astream_complete)
-
-
-def multiply(a: int, b: int) -> int:
-    """Multiply two integers."""
-    return a * b
 
 
 def test_prepare_chat_with_tools_keeps_user_message_and_history() -> None:

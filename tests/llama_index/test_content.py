@@ -19,13 +19,12 @@ from llama_index.core.base.llms.types import (
     ThinkingBlock,
     ToolCallBlock,
 )
-from llama_index.core.tools import FunctionTool
 
 from llama_index_modelslab._convert import to_chat_response
 from modelslab_core import Message
 from modelslab_core.testing import LocalServer
 
-from .conftest import Wire
+from .conftest import TASK, TOOLS, Wire
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus.jsonl"
 REDACTED_STREAM = "25"  # the corpus record of a real stream that starts with two redacted_thinking blocks
@@ -37,20 +36,6 @@ GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAICRAEA
 WEBP = b"RIFF\x1a\x00\x00\x00WEBPVP8L\x0d\x00\x00\x00/\x00\x00\x00\x10\x07\x10\x11\x11\x88\x88\xfe\x07\x00"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
-
-
-def add(a: int, b: int) -> int:
-    """Add two integers."""
-    return a + b
-
-
-def multiply(a: int, b: int) -> int:
-    """Multiply two integers."""
-    return a * b
-
-
-TOOLS = [FunctionTool.from_defaults(add), FunctionTool.from_defaults(multiply)]
-BOTH = "Use add for 3 and 5, then multiply for 2 and 4."
 
 
 def user(*blocks: Any) -> ChatMessage:
@@ -227,26 +212,26 @@ def test_a_cache_point_in_the_system_prompt_sends_blocks(wire: Wire) -> None:
 
 def test_tool_calls_send_no_disable_parallel_tool_use_and_keep_one_call(wire: Wire) -> None:
     llm = wire.llm()
-    single = llm.chat_with_tools(TOOLS, user_msg=BOTH)
+    single = llm.chat_with_tools(TOOLS, user_msg=TASK)
     assert wire.last["tool_choice"] == {"type": "auto"}
     assert [c.tool_name for c in llm.get_tool_calls_from_response(single)] == ["add"]
     assert [c["name"] for c in single.message.additional_kwargs["tool_calls"]] == ["add"]
-    parallel = llm.chat_with_tools(TOOLS, user_msg=BOTH, allow_parallel_tool_calls=True)
+    parallel = llm.chat_with_tools(TOOLS, user_msg=TASK, allow_parallel_tool_calls=True)
     assert [c.tool_name for c in llm.get_tool_calls_from_response(parallel)] == ["add", "multiply"]
 
 
 async def test_streamed_tool_calls_keep_one_call_unless_parallel_is_allowed(wire: Wire) -> None:
     llm = wire.llm()
-    responses = [r async for r in await llm.astream_chat_with_tools(TOOLS, user_msg=BOTH)]
+    responses = [r async for r in await llm.astream_chat_with_tools(TOOLS, user_msg=TASK)]
     assert "disable_parallel_tool_use" not in wire.last["tool_choice"]
     assert [c.tool_name for c in llm.get_tool_calls_from_response(responses[-1])] == ["add"]
-    sync = list(llm.stream_chat_with_tools(TOOLS, user_msg=BOTH, allow_parallel_tool_calls=True))
+    sync = list(llm.stream_chat_with_tools(TOOLS, user_msg=TASK, allow_parallel_tool_calls=True))
     assert [c.tool_name for c in llm.get_tool_calls_from_response(sync[-1])] == ["add", "multiply"]
 
 
 def test_disable_parallel_tool_use_is_sent_when_the_caller_asks(wire: Wire) -> None:
     llm = wire.llm()
     choice = {"type": "auto", "disable_parallel_tool_use": True}
-    response = llm.chat_with_tools(TOOLS, user_msg=BOTH, tool_choice=choice, allow_parallel_tool_calls=True)
+    response = llm.chat_with_tools(TOOLS, user_msg=TASK, tool_choice=choice, allow_parallel_tool_calls=True)
     assert wire.last["tool_choice"] == choice
     assert len(llm.get_tool_calls_from_response(response)) == 1  # the server kept one

@@ -13,6 +13,7 @@ from llama_index.core.base.llms.types import (
     CachePoint,
     ChatMessage,
     ChatResponse,
+    DocumentBlock,
     ImageBlock,
     MessageRole,
     TextBlock,
@@ -56,6 +57,8 @@ from modelslab_core import TextBlock as WireText
 from modelslab_core import ThinkingBlock as WireThinking
 from modelslab_core import ToolUseBlock as WireToolUse
 from modelslab_core.types import MessageDelta, MessageDeltaUsage
+
+from .conftest import add
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
@@ -142,6 +145,24 @@ def test_images_by_url_bytes_and_path(tmp_path: Path) -> None:
     assert from_path["source"] == raw["source"]
 
 
+def test_a_pdf_url_is_sent_as_a_url_document_source() -> None:
+    """What docs/llama-index.md says: a PDF URL goes as a `url` source (the server fetches it, not this
+    process: pytest-socket refuses any download here), and so does a URL of no known type."""
+    urls = ["https://example.com/report.pdf", "https://example.com/latest", "https://example.com/q3"]
+    blocks = [
+        DocumentBlock(url=urls[0]),  # LlamaIndex reads application/pdf off the suffix
+        DocumentBlock(url=urls[1]),  # no type known: the server decides
+        DocumentBlock(url=urls[2], document_mimetype="application/pdf", title="Q3"),
+        TextBlock(text="Summarize."),
+    ]
+    _, wire = to_wire_messages([ChatMessage(role=MessageRole.USER, blocks=blocks)])
+    assert wire[0]["content"][:3] == [
+        {"type": "document", "source": {"type": "url", "url": urls[0]}},
+        {"type": "document", "source": {"type": "url", "url": urls[1]}},
+        {"type": "document", "source": {"type": "url", "url": urls[2]}, "title": "Q3"},
+    ]
+
+
 def test_thinking_goes_back_only_with_a_signature_and_cache_points_mark_the_previous_block() -> None:
     blocks = [
         ThinkingBlock(content="inline reasoning"),
@@ -167,11 +188,6 @@ def test_legacy_tool_calls_key_is_sent_when_there_are_no_tool_call_blocks() -> N
     message = ChatMessage(role=MessageRole.ASSISTANT, content="", additional_kwargs={"tool_calls": legacy})
     _, wire = to_wire_messages([user("q"), message])
     assert wire[1]["content"] == legacy
-
-
-def add(a: int, b: int) -> int:
-    """Add two integers."""
-    return a + b
 
 
 def test_tools_carry_name_description_and_object_schema() -> None:

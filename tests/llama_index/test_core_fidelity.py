@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 from llama_index.core.base.llms.types import ChatMessage, ChatResponse
@@ -35,12 +34,6 @@ BARE_MODEL = "meta-llama-Llama-3.3-70B-Instruct-Turbo"
 COUNT = [ChatMessage(role="user", content="count to 3")]
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    with LocalServer() as running:
-        yield running
-
-
 def bare_llm(server: LocalServer, counter: TokenCountingHandler | None = None) -> ModelsLab:
     return ModelsLab(
         BARE_MODEL,
@@ -59,16 +52,16 @@ def assert_bare(response: ChatResponse) -> None:
 
 
 @pytest.mark.parametrize("sync", [True, False], ids=["chat", "achat"])
-def test_bare_chat(server: LocalServer, sync: bool) -> None:
-    llm = bare_llm(server)
+def test_bare_chat(local_server: LocalServer, sync: bool) -> None:
+    llm = bare_llm(local_server)
     response = llm.chat(COUNT) if sync else asyncio.run(llm.achat(COUNT))
     assert response.message.content == "1 2 3"
     assert_bare(response)
 
 
 @pytest.mark.parametrize("sync", [True, False], ids=["stream_chat", "astream_chat"])
-def test_bare_stream_chat(server: LocalServer, sync: bool) -> None:
-    llm = bare_llm(server)
+def test_bare_stream_chat(local_server: LocalServer, sync: bool) -> None:
+    llm = bare_llm(local_server)
 
     async def collect() -> list[ChatResponse]:
         return [response async for response in await llm.astream_chat(COUNT)]
@@ -79,7 +72,7 @@ def test_bare_stream_chat(server: LocalServer, sync: bool) -> None:
     assert_bare(responses[-1])
 
 
-def test_token_counting_handler_copes_with_no_usage(server: LocalServer) -> None:
+def test_token_counting_handler_copes_with_no_usage(local_server: LocalServer) -> None:
     counter = TokenCountingHandler()
-    bare_llm(server, counter).chat(COUNT)
+    bare_llm(local_server, counter).chat(COUNT)
     assert len(counter.llm_token_counts) == 1  # counted by LlamaIndex's own tokenizer, without failing

@@ -1,4 +1,5 @@
-"""Token accounting and the context window: each request counted once, `max_tokens` checked against it."""
+"""Token accounting, instrumentation and the context window: each request counted once, its events fired,
+`max_tokens` checked against the window."""
 
 from __future__ import annotations
 
@@ -9,22 +10,20 @@ import pytest
 from llama_index.core import Document, SummaryIndex
 from llama_index.core.base.llms.types import ChatMessage
 from llama_index.core.callbacks import CallbackManager, TokenCountingHandler
+from llama_index.core.instrumentation import get_dispatcher
+from llama_index.core.instrumentation.event_handlers import BaseEventHandler
+from llama_index.core.instrumentation.events import BaseEvent
 from llama_index.core.tools import FunctionTool
 
 from llama_index_modelslab import ModelsLab
 
-from .conftest import Wire
+from .conftest import Wire, multiply
 
 COUNT = [ChatMessage(role="user", content="Count to 5.")]
 
 
 def never_called(text: str) -> list[int]:
     raise AssertionError("token counts must come from the API's usage, not from a tokenizer")
-
-
-def multiply(a: int, b: int) -> int:
-    """Multiply two integers."""
-    return a * b
 
 
 # --- item 3: one count per request, on every path -----------------------------------------------------------
@@ -86,6 +85,44 @@ async def test_token_counting_handler_counts_each_request_once(wire: Wire, path:
     assert counter.total_llm_token_count == 2 * (event.prompt_token_count + event.completion_token_count)
 
 
+class EventNames(BaseEventHandler):
+    """The names of the instrumentation events LlamaIndex dispatches, in order."""
+
+    names: list[str] = []
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "EventNames"
+
+    def handle(self, event: BaseEvent, **kwargs: Any) -> None:
+        self.names.append(type(event).__name__)
+
+
+@pytest.mark.parametrize("sync", [True, False], ids=["sync", "async"])
+async def test_instrumentation_events_fire_for_every_call_and_chunk(wire: Wire, sync: bool) -> None:
+    """What docs/llama-index.md says: a start and an end event per call, an in-progress event per chunk."""
+    llm = wire.llm()
+    handler = EventNames(names=[])
+    dispatcher = get_dispatcher()
+    dispatcher.add_event_handler(handler)
+    try:
+        llm.chat(COUNT) if sync else await llm.achat(COUNT)
+        assert handler.names == ["LLMChatStartEvent", "LLMChatEndEvent"]
+        handler.names.clear()
+        chunks = list(llm.stream_chat(COUNT)) if sync else [c async for c in await llm.astream_chat(COUNT)]
+        assert len(chunks) > 1
+        assert handler.names == [
+            "LLMChatStartEvent",
+            *["LLMChatInProgressEvent"] * len(chunks),
+            "LLMChatEndEvent",
+        ]
+        handler.names.clear()
+        llm.complete("Count to 5.") if sync else await llm.acomplete("Count to 5.")
+        assert handler.names == ["LLMCompletionStartEvent", "LLMCompletionEndEvent"]
+    finally:
+        dispatcher.event_handlers.remove(handler)
+
+
 # --- item 9: max_tokens against the context window ----------------------------------------------------------
 
 
@@ -124,5 +161,7 @@ def test_an_unknown_model_logs_once_which_defaults_it_got(caplog: pytest.LogCapt
         llm.metadata  # noqa: B018 - read as LlamaIndex does, on every call
         llm.metadata  # noqa: B018
     [record] = [r for r in caplog.records if "another-new-model" in r.getMessage()]
+    assert record.name == "llama_index_modelslab"  # the adapter's logger, as docs/llama-index.md says
     assert "8192-token context window" in record.getMessage()
     assert "context_window=" in record.getMessage()
+    assert "is_function_calling_model=" in record.getMessage()

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from functools import lru_cache
 from typing import Any, TypedDict, cast
 
 from llama_index.core.base.llms.types import ChatMessage
 from llama_index.core.tools import BaseTool
 
-from modelslab_core.catalog import DEFAULT_SPEC, ModelSpec, find
+from modelslab_core.catalog import ModelSpec, lookup
 from modelslab_core.params import REQUEST_FIELDS, MessageParams, closest_name
 
 from ._messages import to_tool_choice, to_wire_messages, to_wire_tools
@@ -87,20 +86,13 @@ def check_fields(kwargs: Iterable[str], fields: Iterable[str]) -> None:
             raise ValueError(_unknown(name, valid, "ModelsLab argument"))
 
 
-@lru_cache(maxsize=256)
 def model_spec(model: str) -> ModelSpec:
-    """The catalog's figures for `model`; an unknown id gets `DEFAULT_SPEC`, said once in the log."""
-    spec = find(model)
-    if spec is None:
-        logger.warning(
-            "model %r is not in the catalog (modelslab_core.catalog): ModelsLab gives it a %d-token context "
-            "window and function calling, no vision; set ModelsLab(context_window=..., "
-            "is_function_calling_model=...) to the model's real figures",
-            model,
-            DEFAULT_SPEC.context_window,
-        )
-        return DEFAULT_SPEC
-    return spec
+    """The catalog's figures for `model`; an unknown id gets `DEFAULT_SPEC`, said once on our logger."""
+    return lookup(
+        model,
+        log=logger,
+        advice="set ModelsLab(context_window=..., is_function_calling_model=...) to the model's real figures",
+    )
 
 
 def check_room(model: str, max_tokens: object, context_window: int | None) -> None:

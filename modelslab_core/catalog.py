@@ -147,17 +147,22 @@ def find(model: str) -> ModelSpec | None:
     return CATALOG.get(normalize_model_id(model))
 
 
+_ADVICE = "set the figures on the adapter (docs/core.md, 'The model catalog')"
+
+
 @lru_cache(maxsize=256)
-def lookup(model: str) -> ModelSpec:
-    """The spec of `model`, or `DEFAULT_SPEC` with one warning per unknown id. Never raises."""
+def lookup(model: str, *, log: logging.Logger = logger, advice: str = _ADVICE) -> ModelSpec:
+    """The spec of `model`, or `DEFAULT_SPEC` with one warning per unknown id, on `log`, ending with `advice`
+    (an adapter names its own logger and override arguments). Never raises."""
     spec = find(model)
     if spec is None:
-        logger.warning(
+        log.warning(
             "model %r is not in modelslab_core's catalog: assuming a %d-token context window, %d output "
-            "tokens and function calling; set the figures on the adapter (docs/core.md, 'The model catalog')",
+            "tokens and function calling; %s",
             model,
             DEFAULT_SPEC.context_window,
             DEFAULT_SPEC.num_output,
+            advice,
         )
         return DEFAULT_SPEC
     return spec

@@ -8,7 +8,6 @@ does the same. The adapter then reports no `usage_metadata` (absent, not zeros) 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 from langchain_core.messages import AIMessage, AIMessageChunk
@@ -18,12 +17,6 @@ from modelslab_core.testing import LocalServer
 
 MODEL = "meta-llama-Llama-3.3-70B-Instruct-Turbo"
 BARE = {"x-modelslab-fault": "bare-reply"}
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    with LocalServer() as running:
-        yield running
 
 
 def chat(server: LocalServer, fault: dict[str, str] | None = BARE) -> ChatModelsLab:

@@ -8,7 +8,6 @@ import gc
 import pickle
 import threading
 import warnings
-from collections.abc import Iterator
 
 import pytest
 from langchain_core.output_parsers import StrOutputParser
@@ -18,12 +17,6 @@ from langchain_modelslab import ChatModelsLab
 from modelslab_core.testing import LocalServer
 
 MODEL = "Qwen/Qwen2.5-VL-72B-Instruct-together"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    with LocalServer() as running:
-        yield running
 
 
 def _model(server: LocalServer) -> ChatModelsLab:

@@ -36,12 +36,6 @@ def _stream_source(name: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    with LocalServer() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
 def replay() -> Iterator[LocalServer]:
     with LocalServer(replay=CORPUS) as running:
         yield running

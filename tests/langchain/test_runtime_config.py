@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -17,12 +16,6 @@ from modelslab_core.testing import LocalServer
 
 MODEL = "Qwen/Qwen2.5-VL-72B-Instruct-together"
 OTHER = "meta-llama/Llama-3.3-70B-Instruct-Turbo"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    with LocalServer() as running:
-        yield running
 
 
 @tool

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from langchain_core.messages import AIMessageChunk
 
 from modelslab_core.testing import LocalServer
 
@@ -38,3 +39,11 @@ def recorder() -> Iterator[Recorder]:
     recorder = Recorder()
     yield recorder
     recorder.client.close()
+
+
+def gather(chunks: list[AIMessageChunk]) -> AIMessageChunk:
+    """The chunks of one stream added up in order (`chunk + chunk`), as a caller gathers them."""
+    whole = chunks[0]
+    for chunk in chunks[1:]:
+        whole = whole + chunk
+    return whole

@@ -26,6 +26,8 @@ from langchain_modelslab._convert import to_ai_message, to_wire_messages
 from modelslab_core import Client
 from modelslab_core.testing import LocalServer
 
+from .conftest import gather
+
 MODEL = "Qwen/Qwen2.5-VL-72B-Instruct-together"
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus.jsonl"
 _RECORDS = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -45,13 +47,6 @@ def replay() -> Iterator[LocalServer]:
 def add(a: int, b: int) -> int:
     """Add two integers."""
     return a + b
-
-
-def _gather(chunks: list[AIMessageChunk]) -> AIMessageChunk:
-    full = chunks[0]
-    for chunk in chunks[1:]:
-        full = full + chunk
-    return full
 
 
 # --- item 4: text-only answers are strings, tools bound or not ----------------------------------------------
@@ -78,7 +73,7 @@ async def test_a_text_answer_with_tools_bound_is_a_string(server: LocalServer, s
         chunks = list(model.stream(_AFTER_THE_TOOL))
     else:
         chunks = [chunk async for chunk in model.astream(_AFTER_THE_TOOL)]
-    gathered = _gather(chunks)
+    gathered = gather(chunks)
     assert gathered.text == answer.text
     assert gathered.tool_calls == answer.tool_calls
 
@@ -88,7 +83,7 @@ def test_an_answer_with_a_tool_call_keeps_its_blocks(server: LocalServer) -> Non
     answer = model.invoke("add 2 and 3")
     assert isinstance(answer.content, list)
     assert [b["type"] for b in answer.content if isinstance(b, dict)][-1] == "tool_use"
-    gathered = _gather(list(model.stream("add 2 and 3")))
+    gathered = gather(list(model.stream("add 2 and 3")))
     assert gathered.text == answer.text
     assert [(c["name"], c["args"]) for c in gathered.tool_calls] == [
         (c["name"], c["args"]) for c in answer.tool_calls
@@ -111,12 +106,12 @@ def _streamed(replay: LocalServer, source: str, *, sync: bool = True) -> AIMessa
     headers = {"x-modelslab-replay": source}
     model = ChatModelsLab(model="m", base_url=replay.base_url, api_key="test-key", default_headers=headers)
     if sync:
-        return _gather(list(model.stream("hi")))
+        return gather(list(model.stream("hi")))
 
     async def collect() -> list[AIMessageChunk]:
         return [chunk async for chunk in model.astream("hi")]
 
-    return _gather(asyncio.run(collect()))
+    return gather(asyncio.run(collect()))
 
 
 def _sent_back(message: BaseMessage) -> Any:

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from langchain_core.messages import (
     AIMessage,
@@ -26,7 +25,7 @@ from langchain_modelslab._convert import to_ai_message, to_wire_messages
 from modelslab_core import Client
 from modelslab_core.testing import LocalServer
 
-from .conftest import gather
+from .conftest import Recorder, gather
 
 MODEL = "Qwen/Qwen2.5-VL-72B-Instruct-together"
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus.jsonl"
@@ -177,10 +176,10 @@ def test_an_empty_human_message_is_named_by_index(server: LocalServer, content: 
     assert server.stats.requests == 0
 
 
-def test_whitespace_text_next_to_tool_use_is_sent_as_is(server: LocalServer) -> None:
-    requests: list[httpx.Request] = []
-    http = httpx.Client(event_hooks={"request": [requests.append]})
-    model = ChatModelsLab(model=MODEL, base_url=server.base_url, api_key="test-key", http_client=http)
+def test_whitespace_text_next_to_tool_use_is_sent_as_is(server: LocalServer, recorder: Recorder) -> None:
+    model = ChatModelsLab(
+        model=MODEL, base_url=server.base_url, api_key="test-key", http_client=recorder.client
+    )
     history = [
         HumanMessage("add 1 and 2"),
         AIMessage(
@@ -193,10 +192,9 @@ def test_whitespace_text_next_to_tool_use_is_sent_as_is(server: LocalServer) -> 
         ToolMessage("3", tool_call_id="toolu_1"),
     ]
     model.bind_tools([add]).invoke(history)
-    sent = json.loads(requests[0].content)["messages"][1]["content"]
+    sent = recorder.bodies[0]["messages"][1]["content"]
     assert sent[0] == {"type": "text", "text": " "}
     assert sent[1]["type"] == "tool_use" and sent[1]["input"] == {"a": 1, "b": 2}
-    http.close()
 
 
 # --- issue 12, item 5: `system` as one string ---------------------------------------------------------------
@@ -213,10 +211,9 @@ def test_system_blocks_only_where_cache_control_needs_them() -> None:
     assert system == [{"type": "text", "text": "one"}, cached]
 
 
-def test_the_system_string_goes_out_in_the_body(server: LocalServer) -> None:
-    requests: list[httpx.Request] = []
-    http = httpx.Client(event_hooks={"request": [requests.append]})
-    model = ChatModelsLab(model=MODEL, base_url=server.base_url, api_key="test-key", http_client=http)
+def test_the_system_string_goes_out_in_the_body(server: LocalServer, recorder: Recorder) -> None:
+    model = ChatModelsLab(
+        model=MODEL, base_url=server.base_url, api_key="test-key", http_client=recorder.client
+    )
     model.invoke([SystemMessage("You answer briefly."), SystemMessage("In English."), HumanMessage("hi")])
-    assert json.loads(requests[0].content)["system"] == "You answer briefly.\n\nIn English."
-    http.close()
+    assert recorder.bodies[0]["system"] == "You answer briefly.\n\nIn English."

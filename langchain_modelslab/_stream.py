@@ -170,7 +170,8 @@ def _block_chunk(state: ChunkState, wire_index: int, kind: str, block: JSONObjec
 def _start(state: ChunkState, event: ContentBlockStartEvent) -> AIMessageChunk | None:
     block = event.content_block
     state.kinds[event.index] = block.type
-    if not isinstance(block, (TextBlock, ToolUseBlock)) or block_has_citations(block):
+    plain = isinstance(block, ToolUseBlock) or (isinstance(block, TextBlock) and block.citations is None)
+    if not plain:
         state.as_blocks = True  # what a string cannot carry: from here on, the chunks are blocks
     if isinstance(block, TextBlock):
         return _text(state, event.index, block.text) if block.text else None
@@ -193,10 +194,6 @@ def _start(state: ChunkState, event: ContentBlockStartEvent) -> AIMessageChunk |
     if isinstance(block, (RedactedThinkingBlock, ImageBlock, ToolResultBlock, UnknownBlock)):
         return _block_chunk(state, event.index, block.type, block.model_dump(exclude_none=True))
     never(block)
-
-
-def block_has_citations(block: TextBlock | ToolUseBlock) -> bool:
-    return isinstance(block, TextBlock) and block.citations is not None
 
 
 def _tool_args(state: ChunkState, wire_index: int, partial_json: str) -> AIMessageChunk:
@@ -238,7 +235,7 @@ def _last(state: ChunkState, usage: Usage | None) -> AIMessageChunk:
         metadata["usage"] = usage.model_dump(exclude_none=True)
     return AIMessageChunk(
         content=[] if state.as_blocks else "",
-        usage_metadata=to_usage_metadata(usage) if usage is not None else None,
+        usage_metadata=to_usage_metadata(usage),
         response_metadata=metadata,
         chunk_position="last",
     )

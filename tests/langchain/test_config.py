@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 from langchain_core.caches import InMemoryCache
 from langchain_core.globals import set_llm_cache
@@ -14,31 +12,9 @@ from langchain_core.globals import set_llm_cache
 from langchain_modelslab import ChatModelsLab
 from modelslab_core.testing import LocalServer
 
+from .conftest import Recorder
+
 MODEL = "Qwen/Qwen2.5-VL-72B-Instruct-together"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    with LocalServer() as running:
-        yield running
-
-
-class Recorder:
-    """An `httpx.Client` (a real one, sending to the local server) that keeps each request it sent."""
-
-    def __init__(self) -> None:
-        self.requests: list[httpx.Request] = []
-        self.client = httpx.Client(event_hooks={"request": [self.requests.append]})
-
-    def bodies(self) -> list[dict[str, Any]]:
-        return [json.loads(request.content) for request in self.requests]
-
-
-@pytest.fixture
-def recorder() -> Iterator[Recorder]:
-    recorder = Recorder()
-    yield recorder
-    recorder.client.close()
 
 
 # --- item 1: auth="bearer" -------------------------------------------------------------------------------
@@ -150,7 +126,7 @@ def test_thinking_is_a_declared_field_sent_in_the_body(server: LocalServer, reco
     )
     assert model.thinking == thinking
     model.invoke("hi")
-    assert recorder.bodies()[0]["thinking"] == thinking
+    assert recorder.bodies[0]["thinking"] == thinking
 
 
 @pytest.mark.parametrize("field", ["service_tier", "container", "context_management"])
@@ -167,7 +143,7 @@ def test_a_request_field_moves_to_model_kwargs_with_a_warning(
         )
     assert model.model_kwargs == {field: "x"}
     model.invoke("hi")
-    assert recorder.bodies()[0][field] == "x"
+    assert recorder.bodies[0][field] == "x"
 
 
 def test_model_kwargs_are_sent_over_the_declared_fields(server: LocalServer, recorder: Recorder) -> None:
@@ -180,7 +156,7 @@ def test_model_kwargs_are_sent_over_the_declared_fields(server: LocalServer, rec
         http_client=recorder.client,
     )
     model.invoke("hi")
-    assert recorder.bodies()[0]["top_k"] == 5
+    assert recorder.bodies[0]["top_k"] == 5
 
 
 def test_langchain_fields_and_aliases_are_still_accepted() -> None:

@@ -28,6 +28,8 @@ from langchain_modelslab._convert import (
 from langchain_modelslab._stream import ChunkState, to_chunk
 from modelslab_core import Message, StreamEvent, ThinkSplitter, Usage
 
+from .conftest import gather
+
 EVENTS: TypeAdapter[StreamEvent] = TypeAdapter(StreamEvent)
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 
@@ -422,13 +424,6 @@ def _stream(events: list[StreamEvent], *, as_blocks: bool = False) -> list[AIMes
     return [chunk for event in events if (chunk := to_chunk(event, state, _Usage())) is not None]
 
 
-def _gather(chunks: list[AIMessageChunk]) -> AIMessageChunk:
-    full = chunks[0]
-    for chunk in chunks[1:]:
-        full = full + chunk
-    return full
-
-
 def _text(*pieces: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     return {"type": "text", "text": ""}, [{"type": "text_delta", "text": p} for p in pieces]
 
@@ -443,7 +438,7 @@ def test_text_stream_usage_once_on_the_last_chunk() -> None:
     assert last.response_metadata["model_name"] == "m"
     assert last.response_metadata["stop_reason"] == "end_turn"
     assert last.response_metadata["model_provider"] == "modelslab"
-    full = _gather(chunks)
+    full = gather(chunks)
     assert full.content == "Hello"
     assert full.response_metadata["model_provider"] == "modelslab"
     assert [b["type"] for b in full.content_blocks] == ["text"]
@@ -459,7 +454,7 @@ def test_plain_text_chunks_translate_the_same_without_the_provider() -> None:
     assert all(
         c.response_metadata.get("model_provider") == "modelslab" for c in reasoning if c.additional_kwargs
     )
-    assert _gather(reasoning).content_blocks == [
+    assert gather(reasoning).content_blocks == [
         {"type": "reasoning", "reasoning": "hmm"},
         {"type": "text", "text": "Hi"},
     ]
@@ -472,7 +467,7 @@ def test_tool_call_stream() -> None:
     tool_chunks = [c.tool_call_chunks[0] for c in chunks if c.tool_call_chunks]
     assert tool_chunks[0] == {"type": "tool_call_chunk", "id": "t1", "name": "add", "args": "", "index": 1}
     assert [c["args"] for c in tool_chunks] == ["", '{"a": ', "1}"]
-    full = _gather(chunks)
+    full = gather(chunks)
     assert full.tool_calls == [{"type": "tool_call", "id": "t1", "name": "add", "args": {"a": 1}}]
     assert [b["type"] for b in full.content_blocks] == ["text", "tool_call"]
 
@@ -482,14 +477,14 @@ def test_tool_without_arguments_ends_with_empty_object() -> None:
     chunks = _stream(_events([(start, [{"type": "input_json_delta", "partial_json": ""}])]), as_blocks=True)
     args = "".join(c.tool_call_chunks[0]["args"] or "" for c in chunks if c.tool_call_chunks)
     assert args == "{}"
-    assert _gather(chunks).tool_calls[0]["args"] == {}
+    assert gather(chunks).tool_calls[0]["args"] == {}
 
 
 @pytest.mark.parametrize("text", ["<think>a</think>\n\nb <think>c</think>", "b <think>c</think>", "<think>a"])
 def test_streamed_think_split_matches_split_think_at_every_cut(text: str) -> None:
     """Through `to_chunk`, which drops the splitter once past the prefix: two pieces cut anywhere."""
     for i in range(len(text) + 1):
-        full = _gather(_stream(_events([_text(text[:i], text[i:]), _text("<think>x</think>y")])))
+        full = gather(_stream(_events([_text(text[:i], text[i:]), _text("<think>x</think>y")])))
         reasoning, answer = split_think(text)
         assert full.content == answer + "<think>x</think>y", i
         assert full.additional_kwargs.get("reasoning_content", "") == reasoning, i
@@ -500,7 +495,7 @@ def test_think_prefix_streams_as_reasoning(as_blocks: bool) -> None:
     chunks = _stream(
         _events([_text("<thi", "nk>\nwhy", " not</th", "ink>\n\n", "Paris", ".")]), as_blocks=as_blocks
     )
-    full = _gather(chunks)
+    full = gather(chunks)
     assert full.text == "Paris."
     assert full.additional_kwargs["reasoning_content"] == "\nwhy not"
     blocks = full.content_blocks
@@ -514,7 +509,7 @@ def test_thinking_block_stream() -> None:
         [{"type": "thinking_delta", "thinking": "hmm"}, {"type": "signature_delta", "signature": "s"}],
     )
     chunks = _stream(_events([thinking, _text("ok")]), as_blocks=True)
-    full = _gather(chunks)
+    full = gather(chunks)
     assert full.additional_kwargs["reasoning_content"] == "hmm"
     assert isinstance(full.content, list)
     assert full.content[0] == {"type": "thinking", "thinking": "hmm", "signature": "s", "index": 0}
@@ -524,7 +519,7 @@ def test_thinking_block_stream() -> None:
 def test_unknown_events_and_deltas_are_skipped() -> None:
     events = _events([_text("a")])
     events.insert(2, EVENTS.validate_python({"type": "local_annotation", "note": "x"}))
-    assert _gather(_stream(events)).content == "a"
+    assert gather(_stream(events)).content == "a"
 
 
 def test_whitespace_text_beside_tool_use_is_kept() -> None:

@@ -8,7 +8,6 @@ does the same. The adapter then reports no `usage_metadata` (absent, not zeros) 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 from langchain_core.messages import AIMessage, AIMessageChunk
@@ -16,27 +15,16 @@ from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_modelslab import ChatModelsLab
 from modelslab_core.testing import LocalServer
 
+from .conftest import gather
+
 MODEL = "meta-llama-Llama-3.3-70B-Instruct-Turbo"
 BARE = {"x-modelslab-fault": "bare-reply"}
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    with LocalServer() as running:
-        yield running
 
 
 def chat(server: LocalServer, fault: dict[str, str] | None = BARE) -> ChatModelsLab:
     return ChatModelsLab(
         model=MODEL, base_url=server.base_url, api_key="test-key", max_retries=0, default_headers=fault
     )
-
-
-def merged(chunks: list[AIMessageChunk]) -> AIMessageChunk:
-    whole = chunks[0]
-    for chunk in chunks[1:]:
-        whole = whole + chunk
-    return whole
 
 
 @pytest.mark.parametrize("sync", [True, False], ids=["invoke", "ainvoke"])
@@ -61,7 +49,7 @@ def test_bare_stream_has_no_usage_and_the_requested_model(server: LocalServer, s
     last = chunks[-1]
     assert last.chunk_position == "last" and last.response_metadata["model_name"] == MODEL
     assert "usage" not in last.response_metadata
-    whole = merged(chunks)
+    whole = gather(chunks)
     assert whole.text == "1 2 3" and whole.usage_metadata is None
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -28,12 +27,6 @@ PNG = base64.b64encode(
         "1f15c4890000000d49444154789c63f8cfc0f01f0005000201a5f5dd3c0000000049454e44ae426082"
     )
 ).decode()
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    with LocalServer() as running:
-        yield running
 
 
 @pytest.fixture

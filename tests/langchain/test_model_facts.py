@@ -3,18 +3,17 @@
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from langchain_modelslab import ChatModelsLab
 from modelslab_core import catalog
 from modelslab_core.testing import LocalServer
+
+from .conftest import Recorder
 
 MODEL = "Qwen/Qwen2.5-VL-72B-Instruct-together"
 _PROFILE_KEYS = {
@@ -25,30 +24,6 @@ _PROFILE_KEYS = {
     "image_inputs",
     "reasoning_output",
 }
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    with LocalServer() as running:
-        yield running
-
-
-class Recorder:
-    """A real `httpx.Client` that keeps the JSON body of each request it sends."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        self.client = httpx.Client(event_hooks={"request": [self._keep]})
-
-    def _keep(self, request: httpx.Request) -> None:
-        self.bodies.append(json.loads(request.content))
-
-
-@pytest.fixture
-def recorder() -> Iterator[Recorder]:
-    recorder = Recorder()
-    yield recorder
-    recorder.client.close()
 
 
 # --- item 9: .profile ---------------------------------------------------------------------------------------

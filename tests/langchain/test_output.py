@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from langchain_core.messages import (
     AIMessage,
@@ -26,6 +25,8 @@ from langchain_modelslab._convert import to_ai_message, to_wire_messages
 from modelslab_core import Client
 from modelslab_core.testing import LocalServer
 
+from .conftest import Recorder, gather
+
 MODEL = "Qwen/Qwen2.5-VL-72B-Instruct-together"
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus.jsonl"
 _RECORDS = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -33,12 +34,6 @@ _RECORDS = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").spli
 
 def _stream_source(name: str) -> str:
     return next(r["source"] for r in _RECORDS if name in r["source"] and r["is_stream"])
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    with LocalServer() as running:
-        yield running
 
 
 @pytest.fixture(scope="module")
@@ -51,13 +46,6 @@ def replay() -> Iterator[LocalServer]:
 def add(a: int, b: int) -> int:
     """Add two integers."""
     return a + b
-
-
-def _gather(chunks: list[AIMessageChunk]) -> AIMessageChunk:
-    full = chunks[0]
-    for chunk in chunks[1:]:
-        full = full + chunk
-    return full
 
 
 # --- item 4: text-only answers are strings, tools bound or not ----------------------------------------------
@@ -84,7 +72,7 @@ async def test_a_text_answer_with_tools_bound_is_a_string(server: LocalServer, s
         chunks = list(model.stream(_AFTER_THE_TOOL))
     else:
         chunks = [chunk async for chunk in model.astream(_AFTER_THE_TOOL)]
-    gathered = _gather(chunks)
+    gathered = gather(chunks)
     assert gathered.text == answer.text
     assert gathered.tool_calls == answer.tool_calls
 
@@ -94,7 +82,7 @@ def test_an_answer_with_a_tool_call_keeps_its_blocks(server: LocalServer) -> Non
     answer = model.invoke("add 2 and 3")
     assert isinstance(answer.content, list)
     assert [b["type"] for b in answer.content if isinstance(b, dict)][-1] == "tool_use"
-    gathered = _gather(list(model.stream("add 2 and 3")))
+    gathered = gather(list(model.stream("add 2 and 3")))
     assert gathered.text == answer.text
     assert [(c["name"], c["args"]) for c in gathered.tool_calls] == [
         (c["name"], c["args"]) for c in answer.tool_calls
@@ -117,12 +105,12 @@ def _streamed(replay: LocalServer, source: str, *, sync: bool = True) -> AIMessa
     headers = {"x-modelslab-replay": source}
     model = ChatModelsLab(model="m", base_url=replay.base_url, api_key="test-key", default_headers=headers)
     if sync:
-        return _gather(list(model.stream("hi")))
+        return gather(list(model.stream("hi")))
 
     async def collect() -> list[AIMessageChunk]:
         return [chunk async for chunk in model.astream("hi")]
 
-    return _gather(asyncio.run(collect()))
+    return gather(asyncio.run(collect()))
 
 
 def _sent_back(message: BaseMessage) -> Any:
@@ -188,10 +176,10 @@ def test_an_empty_human_message_is_named_by_index(server: LocalServer, content: 
     assert server.stats.requests == 0
 
 
-def test_whitespace_text_next_to_tool_use_is_sent_as_is(server: LocalServer) -> None:
-    requests: list[httpx.Request] = []
-    http = httpx.Client(event_hooks={"request": [requests.append]})
-    model = ChatModelsLab(model=MODEL, base_url=server.base_url, api_key="test-key", http_client=http)
+def test_whitespace_text_next_to_tool_use_is_sent_as_is(server: LocalServer, recorder: Recorder) -> None:
+    model = ChatModelsLab(
+        model=MODEL, base_url=server.base_url, api_key="test-key", http_client=recorder.client
+    )
     history = [
         HumanMessage("add 1 and 2"),
         AIMessage(
@@ -204,10 +192,9 @@ def test_whitespace_text_next_to_tool_use_is_sent_as_is(server: LocalServer) -> 
         ToolMessage("3", tool_call_id="toolu_1"),
     ]
     model.bind_tools([add]).invoke(history)
-    sent = json.loads(requests[0].content)["messages"][1]["content"]
+    sent = recorder.bodies[0]["messages"][1]["content"]
     assert sent[0] == {"type": "text", "text": " "}
     assert sent[1]["type"] == "tool_use" and sent[1]["input"] == {"a": 1, "b": 2}
-    http.close()
 
 
 # --- issue 12, item 5: `system` as one string ---------------------------------------------------------------
@@ -224,10 +211,9 @@ def test_system_blocks_only_where_cache_control_needs_them() -> None:
     assert system == [{"type": "text", "text": "one"}, cached]
 
 
-def test_the_system_string_goes_out_in_the_body(server: LocalServer) -> None:
-    requests: list[httpx.Request] = []
-    http = httpx.Client(event_hooks={"request": [requests.append]})
-    model = ChatModelsLab(model=MODEL, base_url=server.base_url, api_key="test-key", http_client=http)
+def test_the_system_string_goes_out_in_the_body(server: LocalServer, recorder: Recorder) -> None:
+    model = ChatModelsLab(
+        model=MODEL, base_url=server.base_url, api_key="test-key", http_client=recorder.client
+    )
     model.invoke([SystemMessage("You answer briefly."), SystemMessage("In English."), HumanMessage("hi")])
-    assert json.loads(requests[0].content)["system"] == "You answer briefly.\n\nIn English."
-    http.close()
+    assert recorder.bodies[0]["system"] == "You answer briefly.\n\nIn English."

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from typing import Any
-
-import httpx
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.runnables import ConfigurableField
@@ -15,14 +10,10 @@ from langchain_core.tools import tool
 from langchain_modelslab import ChatModelsLab
 from modelslab_core.testing import LocalServer
 
+from .conftest import Recorder
+
 MODEL = "Qwen/Qwen2.5-VL-72B-Instruct-together"
 OTHER = "meta-llama/Llama-3.3-70B-Instruct-Turbo"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    with LocalServer() as running:
-        yield running
 
 
 @tool
@@ -56,11 +47,13 @@ async def test_create_agent_with_a_chatmodelslab(server: LocalServer, sync: bool
     assert final.content == 'add returned "7".'  # a string, as agents and parsers expect
 
 
-def test_configurable_fields_switch_settings_per_call(server: LocalServer) -> None:
-    bodies: list[dict[str, Any]] = []
-    http = httpx.Client(event_hooks={"request": [lambda r: bodies.append(json.loads(r.content))]})
+def test_configurable_fields_switch_settings_per_call(server: LocalServer, recorder: Recorder) -> None:
     model = ChatModelsLab(
-        model=MODEL, base_url=server.base_url, api_key="test-key", temperature=0.1, http_client=http
+        model=MODEL,
+        base_url=server.base_url,
+        api_key="test-key",
+        temperature=0.1,
+        http_client=recorder.client,
     ).configurable_fields(
         model=ConfigurableField(id="model"),
         temperature=ConfigurableField(id="temperature"),
@@ -69,9 +62,8 @@ def test_configurable_fields_switch_settings_per_call(server: LocalServer) -> No
     switched = model.invoke("hi", config={"configurable": {"model": OTHER, "temperature": 0.9}})
     assert default.response_metadata["model_name"] == MODEL
     assert switched.response_metadata["model_name"] == OTHER
-    assert [(b["model"], b["temperature"]) for b in bodies] == [(MODEL, 0.1), (OTHER, 0.9)]
-    assert [b["max_tokens"] for b in bodies] == [8192, 8192]  # each model's own catalog limit
-    http.close()
+    assert [(b["model"], b["temperature"]) for b in recorder.bodies] == [(MODEL, 0.1), (OTHER, 0.9)]
+    assert [b["max_tokens"] for b in recorder.bodies] == [8192, 8192]  # each model's own catalog limit
 
 
 def test_a_switched_model_gets_its_own_profile() -> None:

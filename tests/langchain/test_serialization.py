@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 from langchain_core.load import dumpd, dumps, load, loads
@@ -12,12 +11,6 @@ from langchain_modelslab import ChatModelsLab
 from modelslab_core.testing import LocalServer
 
 MODEL = "Qwen/Qwen2.5-VL-72B-Instruct-together"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    with LocalServer() as running:
-        yield running
 
 
 def _model(server: LocalServer) -> ChatModelsLab:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import gc
 import pickle
 import threading
-import warnings
 from collections.abc import Callable
 
 import pytest
@@ -17,6 +15,8 @@ from langchain_core.prompts import ChatPromptTemplate
 from langchain_modelslab import ChatModelsLab
 from modelslab_core import APIStatusError
 from modelslab_core.testing import LocalServer
+
+from ..leaks import resource_warnings
 
 MODEL = "Qwen/Qwen2.5-VL-72B-Instruct-together"
 
@@ -68,12 +68,9 @@ def test_a_changed_setting_takes_effect_on_the_next_call(server: LocalServer) ->
 
 def _resource_warnings(run: Callable[[], object]) -> list[str]:
     """The ResourceWarnings (unclosed sockets, transports, loops) raised while `run()` runs and after gc."""
-    gc.collect()  # what earlier tests left behind is not this run's
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ResourceWarning)
+    with resource_warnings() as leaked:
         run()
-        gc.collect()
-    return [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+    return leaked
 
 
 def test_asyncio_run_twice_leaves_no_unclosed_socket(server: LocalServer) -> None:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import gc
 import pickle
 import threading
-import warnings
 from collections.abc import Iterator
 
 import pytest
@@ -16,6 +14,8 @@ from llama_index.core.base.llms.types import ChatMessage
 from llama_index_modelslab import ModelsLab
 from modelslab_core import APITimeoutError, AuthenticationError, InternalServerError
 from modelslab_core.testing import LocalServer
+
+from ..leaks import resource_warnings
 
 HI = [ChatMessage(role="user", content="Hello")]
 ANSWER = "Hello! I am the ModelsLab local test model. How can I help?"
@@ -192,15 +192,12 @@ def test_threads_running_asyncio_run_bursts_leak_no_socket(server: LocalServer) 
         except BaseException as exc:  # reported below, in the test's thread
             errors.append(exc)
 
-    gc.collect()  # what earlier tests left behind is not this test's
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ResourceWarning)
+    with resource_warnings() as leaked:
         threads = [threading.Thread(target=work) for _ in range(8)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-        gc.collect()
     assert errors == []
-    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+    assert leaked == []
     assert requests(server) == 8 * 3 * 5

@@ -14,8 +14,13 @@ The client cannot know the plan or what else the account runs, so the limit is d
   their refusals say nothing new;
 - **additive increase** afterwards: +1 per window (`limit` successes that found the limit in use). A probe
   above a limit that failed before waits 1, 2, then 4 windows, so a settled limit costs about one 429 per
-  4 windows; a probe that holds for a window clears that memory, so the room that a bigger plan, or the
-  end of the account's other work, leaves is taken at +1 a window.
+  4 windows;
+- **slow start again** when the queue is seen to have more room than it had: a probe above the failed limit
+  holds for a whole window (a bigger plan, or the account's other work ended), or a request that the queue
+  refused while this limit held, and that kept its slot, is answered with no decrease since (the work that
+  filled the queue is gone). How much room there is now is found in a few windows, not at +1 a window, and
+  the overshoot ends slow start at the queue's size as above. Without this, processes sharing one account
+  with no coordinator leave the queue half empty each time one of them finishes its share.
 
 The Redis limiter runs the same rules in Lua (`_redis_scripts.py`); a test checks the two agree.
 """
@@ -54,10 +59,15 @@ class Controller:
         """Whether a request granted now, making `in_flight`, finds the limit in use (growth counts then)."""
         return in_flight >= self.limit
 
-    def finish(self, outcome: Outcome, generation: int, saturated: bool, place: int = 0) -> bool:
+    def finish(
+        self, outcome: Outcome, generation: int, saturated: bool, place: int = 0, refused: bool = False
+    ) -> bool:
         """Learn from one request's end; True when the limit went down. `place`: the requests in flight
-        when it was granted, itself included (0: not known)."""
+        when it was granted, itself included (0: not known); `refused`: the queue refused it before and it
+        kept its slot, sent again (its `generation` is then the one of its last refusal)."""
         if outcome == "ok":
+            if refused and generation == self.generation and not self.slow_start:
+                self._restart()  # the queue took it back with no decrease since: the work that filled it left
             if saturated:
                 self._grow()
             return False
@@ -95,6 +105,11 @@ class Controller:
             return
         self.credit = 0
         if self.failed_at and self.limit >= self.failed_at:  # a whole window held at a limit that failed:
-            self.failed_at, self.probe_windows = 0, 1  # the queue has room again (a plan change, others left)
+            self._restart()  # the queue has room again (a plan change, others left)
         self.limit += 1
         self.increases += 1
+
+    def _restart(self) -> None:
+        """Back to slow start, forgetting the failed limit: the queue has more room than it had."""
+        self.slow_start, self.overshoot = True, -1
+        self.failed_at, self.probe_windows, self.credit = 0, 1, 0

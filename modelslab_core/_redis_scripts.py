@@ -32,6 +32,10 @@ return {1, generation, saturated, n + 1}
 
 _CONGESTED = """
 local function num(field) return tonumber(redis.call('HGET', KEYS[2], field)) end
+local function restart()
+  redis.call('HSET', KEYS[2], 'slow_start', 1, 'overshoot', -1, 'failed_at', 0, 'probe_windows', 1,
+    'credit', 0)
+end
 local function congested(generation, place)
   redis.call('HINCRBY', KEYS[2], 'congested', 1)
   local limit, new = num('limit'), 1
@@ -68,9 +72,11 @@ redis.call('ZREM', KEYS[1], ARGV[1])
 if redis.call('EXISTS', KEYS[2]) == 0 then
   return 0
 end
+-- ARGV: token, outcome, generation, saturated, place, refused (the slot was kept after a refusal)
 local outcome, generation, saturated = ARGV[2], tonumber(ARGV[3]), ARGV[4] == '1'
 local limit = num('limit')
 if outcome == 'ok' then
+  if ARGV[6] == '1' and generation == num('generation') and num('slow_start') == 0 then restart() end
   if not saturated or limit >= num('ceiling') then return 0 end
   if num('slow_start') == 1 then
     redis.call('HSET', KEYS[2], 'limit', limit + 1)
@@ -84,9 +90,7 @@ if outcome == 'ok' then
     redis.call('HSET', KEYS[2], 'credit', credit)
     return 0
   end
-  if failed_at > 0 and limit >= failed_at then
-    redis.call('HSET', KEYS[2], 'failed_at', 0, 'probe_windows', 1)
-  end
+  if failed_at > 0 and limit >= failed_at then restart() end
   redis.call('HSET', KEYS[2], 'credit', 0, 'limit', limit + 1)
   redis.call('HINCRBY', KEYS[2], 'increases', 1)
   return 0

@@ -52,6 +52,7 @@ class Lease:
     token: str = ""  # the Redis member that holds the slot there
     released: bool = False
     place: int = 0  # requests in flight when it was granted, itself included
+    refused: bool = False  # the queue refused it and it kept the slot (sent again in it)
 
     def averaged_into(self, service_time: float) -> float:
         """`service_time` (a moving average of how long answered requests held a slot) with this one's."""
@@ -222,7 +223,7 @@ class AdaptiveLimiter:
                 self._service_time = lease.averaged_into(self._service_time)
             elif outcome == "congested":
                 self._congested += 1
-            self._control.finish(outcome, lease.generation, lease.saturated, lease.place)
+            self._control.finish(outcome, lease.generation, lease.saturated, lease.place, lease.refused)
             wake = self._grant_waiters()
         self._wake(wake)
 
@@ -243,6 +244,7 @@ class AdaptiveLimiter:
             if self._in_flight <= control.limit:
                 # its next refusal counts anew, from the place it holds now
                 lease.generation, lease.saturated, lease.place = control.generation, True, self._in_flight
+                lease.refused = True
                 return True
             lease.released = True
             self._in_flight -= 1  # still at or over the limit: no waiter to wake

@@ -136,7 +136,7 @@ class RedisLimiter:
         with self._lock:
             self._live.pop(lease.token, None)
         keys = [f"{self.prefix}:{account}:leases", f"{self.prefix}:{account}:state"]
-        args = [lease.token, outcome, lease.generation, int(lease.saturated), lease.place]
+        args = [lease.token, outcome, lease.generation, int(lease.saturated), lease.place, int(lease.refused)]
         self._call("return a slot", lambda: release(keys=keys, args=args))
 
     def keep_refused(self, account: str, lease: Lease) -> bool:
@@ -148,6 +148,7 @@ class RedisLimiter:
         kept, generation, *held = self._call("learn from a refusal", lambda: refused(keys=keys, args=args))
         if kept:
             lease.generation, lease.saturated, lease.place = int(generation), True, int(held[0])
+            lease.refused = True
             return True
         with self._lock:
             self._live.pop(lease.token, None)

@@ -92,6 +92,33 @@ def test_growth_needs_the_limit_in_use() -> None:
     assert control.limit == 5
 
 
+def test_a_probe_that_holds_finds_the_new_room_by_slow_start() -> None:
+    # settled at 5 under a queue of 5; the queue grows to 40 (a bigger plan, the account's other work ended)
+    control = Controller(limit=5, slow_start=False, failed_at=6)
+    # a window to probe 6, one held at 6 (where it failed): the room is new, so it doubles from there on
+    assert simulate(control, 40, 5) == [6, 7, 14, 28, 56]  # (+1 a window: 6, 7, 8, 9, 10)
+
+
+def test_a_kept_request_answered_means_the_other_work_left() -> None:
+    # squeezed by other processes on the account: a request is refused and keeps its slot, the limit goes to 1
+    control = Controller(limit=2, slow_start=False, failed_at=3, probe_windows=4)
+    control.finish("congested", control.generation, saturated=True, place=2)
+    assert control.limit == 1
+    # sent again in its slot, it is answered with no decrease since: the queue has room again
+    control.finish("ok", control.generation, saturated=True, place=1, refused=True)
+    assert control.slow_start and control.failed_at == 0
+    assert simulate(control, 12, 3) == [4, 8, 16]  # (a probe every 4 windows: 1, 1, 2)
+
+
+def test_a_kept_request_answered_after_a_decrease_says_nothing_new() -> None:
+    control = Controller(limit=6, slow_start=False)
+    kept_in = control.generation
+    control.finish("congested", kept_in, saturated=True, place=6)  # refused, kept (generation kept_in + 1)
+    control.finish("congested", control.generation, saturated=True, place=3)  # another decrease after it
+    control.finish("ok", kept_in + 1, saturated=True, place=5, refused=True)
+    assert not control.slow_start and control.limit == 4
+
+
 # --- against the imitated queue ---------------------------------------------------------------------------
 
 

@@ -45,10 +45,12 @@ def test_the_lua_rules_are_the_controllers(redis_url: str, prefix: str) -> None:
                     held[index] = (lease, control.generation, True)
                     assert lease.generation == control.generation  # type: ignore[attr-defined]
                     assert lease.place == in_flight  # type: ignore[attr-defined]
+                    assert lease.refused  # type: ignore[attr-defined]
                     continue
             else:
                 view.release(lease, outcome)  # type: ignore[arg-type]
-                control.finish(outcome, generation, saturated, place)  # type: ignore[arg-type]
+                refused = lease.refused  # type: ignore[attr-defined]
+                control.finish(outcome, generation, saturated, place, refused)  # type: ignore[arg-type]
             held.pop(index)
             in_flight -= 1
         else:

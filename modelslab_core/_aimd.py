@@ -9,9 +9,9 @@ The client cannot know the plan or what else the account runs, so the limit is d
   request's place in line when it was granted (the place is 1 for the first request in flight). Requests of
   that same slow-start window refused later can only lower it further to their own place less one, so a
   first burst that overfilled a small queue settles at once (half the limit when the place is not known);
-- **multiplicative decrease** on later congestion: `limit * decrease` (at least 1 less), never below 1. One
-  decrease per generation: requests admitted before the last decrease were sent under the old limit, and
-  their refusals say nothing new;
+- **multiplicative decrease** on later congestion: `limit * decrease`, rounded (a probe refused at 11 on a
+  queue of 10 goes back to 10), at least 1 less, never below 1. One decrease per generation: requests
+  admitted before the last decrease were sent under the old limit, and their refusals say nothing new;
 - **additive increase** afterwards: +1 per window (`limit` successes that found the limit in use). A probe
   above a limit that failed before waits 1, 2, then 4 windows, so a settled limit costs about one 429 per
   4 windows;
@@ -83,7 +83,7 @@ class Controller:
             self.slow_start, self.overshoot = False, generation
             self.limit = max(1, min(before - 1, place - 1)) if place else max(1, before // 2)
         else:
-            self.limit = max(1, min(before - 1, int(before * self.decrease)))
+            self.limit = max(1, min(before - 1, int(before * self.decrease + 0.5)))
         if self.failed_at and before >= self.failed_at:  # the same probe failed again: wait longer next time
             self.probe_windows = min(self.probe_windows * 2, MAX_PROBE_WINDOWS)
         self.failed_at = before

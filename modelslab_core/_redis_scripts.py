@@ -53,7 +53,7 @@ local function congested(generation, place)
     end
   else
     local decrease = tonumber(redis.call('HGET', KEYS[2], 'decrease'))
-    new = math.max(1, math.min(limit - 1, math.floor(limit * decrease)))
+    new = math.max(1, math.min(limit - 1, math.floor(limit * decrease + 0.5)))
   end
   local failed_at = num('failed_at')
   if failed_at > 0 and limit >= failed_at then

@@ -78,6 +78,14 @@ def test_one_decrease_per_generation() -> None:
     assert control.limit == 18 and control.decreases == 1
 
 
+@pytest.mark.parametrize(("before", "after"), [(11, 10), (16, 14), (20, 18), (40, 36), (6, 5), (2, 1)])
+def test_a_decrease_is_a_tenth_rounded_and_at_least_one(before: int, after: int) -> None:
+    # a probe refused at 11 on a queue of 10 goes back to 10 (rounding down would sit at 9 for a window)
+    control = Controller(limit=before, slow_start=False)
+    control.finish("congested", control.generation, saturated=True)
+    assert control.limit == after
+
+
 def test_the_limit_never_goes_below_one() -> None:
     control = Controller(limit=1, slow_start=False)
     for _ in range(5):

@@ -85,9 +85,7 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
     """The async twin of `Client`, with the same arguments and method names."""
 
     def _connect(self, http_client: httpx.AsyncClient | None) -> None:
-        self._http = http_client or httpx.AsyncClient(
-            timeout=self._config.timeout, limits=self._config.limits
-        )
+        self._http = http_client or httpx.AsyncClient(**self._config.http_options())
         self._slots: asyncio.Semaphore | None = None  # made on first use: a semaphore belongs to one loop
         self._slots_loop: asyncio.AbstractEventLoop | None = None
 

@@ -176,7 +176,7 @@ class Client(_ClientBase[httpx.Client]):
     """Synchronous ModelsLab Messages client with one pooled connection set, retries and a concurrency cap."""
 
     def _connect(self, http_client: httpx.Client | None) -> None:
-        self._http = http_client or httpx.Client(timeout=self._config.timeout, limits=self._config.limits)
+        self._http = http_client or httpx.Client(**self._config.http_options())
         limit = self._config.max_concurrent_requests
         self._slots = threading.BoundedSemaphore(limit) if limit else None
 

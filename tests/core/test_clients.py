@@ -154,3 +154,20 @@ async def _touch(cache: ClientCache, options: ClientOptions) -> None:
 def test_caches_compare_equal_so_models_with_equal_settings_do() -> None:
     assert ClientCache() == ClientCache()
     assert ClientCache() != object()
+
+
+def test_every_client_shares_one_tls_context(options: ClientOptions) -> None:
+    """The CA bundle is loaded once per process, not again for each client, event loop or thread."""
+    cache = ClientCache()
+
+    def tls(client: Client | AsyncClient) -> int:
+        return id(client._http._transport._pool._ssl_context)  # type: ignore[attr-defined]
+
+    async def loop_client() -> int:
+        return tls(cache.async_client(**options))
+
+    with Client(**options) as sync_client:
+        contexts = {tls(sync_client), tls(cache.client(**options))}
+    contexts |= {asyncio.run(loop_client()), asyncio.run(loop_client())}
+    cache.close()
+    assert len(contexts) == 1

@@ -54,6 +54,11 @@ class Lease:
     place: int = 0  # requests in flight when it was granted, itself included
     refused: bool = False  # the queue refused it and it kept the slot (sent again in it)
 
+    def kept(self, generation: int, place: int) -> None:
+        """The queue refused its request and the slot is kept for the next attempt: that attempt's
+        refusal counts anew, in `generation`, from `place` (the requests in flight now)."""
+        self.generation, self.saturated, self.place, self.refused = generation, True, place, True
+
     def averaged_into(self, service_time: float) -> float:
         """`service_time` (a moving average of how long answered requests held a slot) with this one's."""
         held = time.monotonic() - self.started
@@ -242,9 +247,7 @@ class AdaptiveLimiter:
             control = self._control
             control.finish("congested", lease.generation, lease.saturated, lease.place)
             if self._in_flight <= control.limit:
-                # its next refusal counts anew, from the place it holds now
-                lease.generation, lease.saturated, lease.place = control.generation, True, self._in_flight
-                lease.refused = True
+                lease.kept(control.generation, self._in_flight)
                 return True
             lease.released = True
             self._in_flight -= 1  # still at or over the limit: no waiter to wake

@@ -147,8 +147,7 @@ class RedisLimiter:
         args = [lease.token, lease.generation, now, ttl, lease.place]
         kept, generation, *held = self._call("learn from a refusal", lambda: refused(keys=keys, args=args))
         if kept:
-            lease.generation, lease.saturated, lease.place = int(generation), True, int(held[0])
-            lease.refused = True
+            lease.kept(int(generation), int(held[0]))
             return True
         with self._lock:
             self._live.pop(lease.token, None)

@@ -16,7 +16,7 @@ from modelslab_core.testing import server_process
 
 from . import cases as c
 from . import queue
-from .measure import import_times, peak_memory, per_delta, server_start_stop, time_cases
+from .measure import import_times, peak_memories, per_delta, server_start_stop, time_cases
 from .report import evaluate, render, write_chart
 
 HERE = Path(__file__).resolve().parent
@@ -128,10 +128,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             name: {"small": per_delta(small[name], args.small, 3), "big": per_delta(big[name], args.big, 3)}
             for name in small
         }
-        results["memory"] = {
-            name: dict(zip(("peak_bytes", "text_bytes"), peak_memory(fn), strict=True))
-            for name, fn in big.items()
-        }
+        results["memory"] = peak_memories(big, args.memory_rounds)
         results["concurrency"] = {
             "raw httpx": asyncio.run(c.concurrent_throughput(base_url, args.concurrency, args.pool, False)),
         }
@@ -166,6 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=256)
     parser.add_argument("--pool", type=int, default=64, help="connection pool size for the concurrency test")
     parser.add_argument("--import-rounds", type=int, default=5)
+    parser.add_argument("--memory-rounds", type=int, default=5, help="streams per path for peak memory")
     parser.add_argument("--queue-limits", type=int, nargs="+", default=[5, 10], help="queue limits N")
     parser.add_argument("--queue-prompts", type=int, default=200)
     parser.add_argument("--queue-latency-ms", type=int, default=200)
@@ -181,7 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.rounds, args.calls, args.deltas, args.small, args.big = 1, 2, 5, 10, 20
-        args.concurrency, args.pool, args.import_rounds = 8, 4, 1
+        args.concurrency, args.pool, args.import_rounds, args.memory_rounds = 8, 4, 1, 1
         args.queue_limits, args.queue_prompts, args.queue_latency_ms = [5], 20, 20
         args.queue_rows = ["langchain"]
     results = run(args)

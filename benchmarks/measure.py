@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .cases import Case
@@ -59,6 +59,23 @@ def peak_memory(run: Callable[[], int]) -> tuple[int, int]:
     peak = tracemalloc.get_traced_memory()[1] - base
     tracemalloc.stop()
     return peak, size
+
+
+def peak_memories(runs: Mapping[str, Callable[[], int]], rounds: int) -> dict[str, dict[str, int]]:
+    """Per case, the median of `rounds` peaks (cases interleaved within each round) and its text's bytes.
+
+    One peak alone moves by up to 7 % from run to run (where the socket reads happen to split the body).
+    """
+    peaks: dict[str, list[int]] = {name: [] for name in runs}
+    sizes: dict[str, int] = {}
+    for _ in range(rounds):
+        for name, run in runs.items():
+            peak, sizes[name] = peak_memory(run)
+            peaks[name].append(peak)
+    return {
+        name: {"peak_bytes": int(statistics.median(values)), "text_bytes": sizes[name]}
+        for name, values in peaks.items()
+    }
 
 
 IMPORTS = {

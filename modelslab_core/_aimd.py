@@ -14,7 +14,8 @@ The client cannot know the plan or what else the account runs, so the limit is d
   admitted before the last decrease were sent under the old limit, and their refusals say nothing new;
 - **additive increase** afterwards: +1 per window (`limit` successes that found the limit in use). A probe
   above a limit that failed before waits 1, 2, then 4 windows, so a settled limit costs about one 429 per
-  4 windows;
+  4 windows. A limit shared by every process of the account (Redis) sees the others leave by itself and
+  only probes for a bigger plan or the account's other work: it waits up to 16 windows;
 - **slow start again** when the queue is seen to have more room than it had: a probe above the failed limit
   holds for a whole window (a bigger plan, or the account's other work ended), or a request that the queue
   refused while this limit held, and that kept its slot, is answered with no decrease since (the work that
@@ -36,6 +37,7 @@ Outcome = Literal["ok", "congested", "failed"]
 """How a request that held a slot ended: answered, refused for load (429 / 529), or anything else."""
 
 MAX_PROBE_WINDOWS = 4
+SHARED_MAX_PROBE_WINDOWS = 16
 
 
 @dataclass
@@ -50,6 +52,7 @@ class Controller:
     credit: int = 0
     failed_at: int = 0
     probe_windows: int = 1
+    max_probe_windows: int = MAX_PROBE_WINDOWS
     increases: int = 0
     decreases: int = 0
     overshoot: int = -1
@@ -85,7 +88,7 @@ class Controller:
         else:
             self.limit = max(1, min(before - 1, int(before * self.decrease + 0.5)))
         if self.failed_at and before >= self.failed_at:  # the same probe failed again: wait longer next time
-            self.probe_windows = min(self.probe_windows * 2, MAX_PROBE_WINDOWS)
+            self.probe_windows = min(self.probe_windows * 2, self.max_probe_windows)
         self.failed_at = before
         self.generation += 1
         self.credit = 0

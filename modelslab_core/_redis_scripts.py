@@ -15,11 +15,12 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('EXISTS', KEYS[2]) == 0 then
   redis.call('HSET', KEYS[2], 'limit', ARGV[4], 'ceiling', ARGV[5], 'decrease', ARGV[6], 'slow_start', 1,
     'generation', 0, 'credit', 0, 'failed_at', 0, 'probe_windows', 1, 'increases', 0, 'decreases', 0,
-    'congested', 0, 'granted', 0, 'overshoot', -1)
+    'congested', 0, 'granted', 0, 'overshoot', -1, 'blocked', 0, 'max_probe_windows', ARGV[7])
 end
 local limit = tonumber(redis.call('HGET', KEYS[2], 'limit'))
 local n = redis.call('ZCARD', KEYS[1])
 if n >= limit then
+  redis.call('HINCRBY', KEYS[2], 'blocked', 1)
   return {0, 0, 0}
 end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
@@ -27,7 +28,7 @@ redis.call('HINCRBY', KEYS[2], 'granted', 1)
 local generation = tonumber(redis.call('HGET', KEYS[2], 'generation'))
 local saturated = 0
 if n + 1 >= limit then saturated = 1 end
-return {1, generation, saturated, n + 1}
+return {1, generation, saturated, n + 1, tonumber(redis.call('HGET', KEYS[2], 'blocked') or 0)}
 """
 
 _CONGESTED = """
@@ -57,7 +58,8 @@ local function congested(generation, place)
   end
   local failed_at = num('failed_at')
   if failed_at > 0 and limit >= failed_at then
-    redis.call('HSET', KEYS[2], 'probe_windows', math.min(num('probe_windows') * 2, 4))
+    local most = num('max_probe_windows') or 4
+    redis.call('HSET', KEYS[2], 'probe_windows', math.min(num('probe_windows') * 2, most))
   end
   redis.call('HSET', KEYS[2], 'failed_at', limit, 'limit', new, 'credit', 0)
   redis.call('HINCRBY', KEYS[2], 'generation', 1)
@@ -72,8 +74,10 @@ redis.call('ZREM', KEYS[1], ARGV[1])
 if redis.call('EXISTS', KEYS[2]) == 0 then
   return 0
 end
--- ARGV: token, outcome, generation, saturated, place, refused (the slot was kept after a refusal)
-local outcome, generation, saturated = ARGV[2], tonumber(ARGV[3]), ARGV[4] == '1'
+-- ARGV: token, outcome, generation, saturated, place, refused (the slot was kept after a refusal), and
+-- blocked: the grants refused for a full limit when it was granted (Lease.held_back)
+local outcome, generation = ARGV[2], tonumber(ARGV[3])
+local saturated = ARGV[4] == '1' or (generation > 0 and (num('blocked') or 0) > tonumber(ARGV[7]))
 local limit = num('limit')
 if outcome == 'ok' then
   if ARGV[6] == '1' and generation == num('generation') and num('slow_start') == 0 then restart() end

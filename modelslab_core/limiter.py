@@ -53,11 +53,21 @@ class Lease:
     released: bool = False
     place: int = 0  # requests in flight when it was granted, itself included
     refused: bool = False  # the queue refused it and it kept the slot (sent again in it)
+    blocked: int = 0  # how many times, when it was granted, the limit had kept a request waiting
 
     def kept(self, generation: int, place: int) -> None:
         """The queue refused its request and the slot is kept for the next attempt: that attempt's
         refusal counts anew, in `generation`, from `place` (the requests in flight now)."""
         self.generation, self.saturated, self.place, self.refused = generation, True, place, True
+
+    def held_back(self, blocked: int) -> bool:
+        """Whether the limit was in use while this request held its slot (so its answer may grow the
+        limit): full when it was granted, or, once the limit has been lowered, a request had to wait since
+        (`blocked`, the count now). A window granted at once to a waiting batch is full only at its last
+        grant, yet each of its slots kept work back: after a restart of slow start it doubles. A new
+        limiter's first window counts only that last grant, so it tries one above the smallest plan's queue
+        (the likeliest) before doubling."""
+        return self.saturated or (self.generation > 0 and blocked > self.blocked)
 
     def averaged_into(self, service_time: float) -> float:
         """`service_time` (a moving average of how long answered requests held a slot) with this one's."""
@@ -150,7 +160,7 @@ class AdaptiveLimiter:
         self._control = Controller(limit=initial_limit, ceiling=max_limit, decrease=decrease)
         self._in_flight = 0
         self._waiters: deque[_Waiter] = deque()
-        self._peak = self._granted = self._congested = 0
+        self._peak = self._granted = self._congested = self._blocked = 0
         self._service_time = 0.0
 
     @property
@@ -191,6 +201,7 @@ class AdaptiveLimiter:
                 return lease
             waiter = _Waiter(loop=None)
             self._waiters.append(waiter)
+            self._blocked += 1
         try:
             waiter.event.wait()
         except BaseException:
@@ -207,6 +218,7 @@ class AdaptiveLimiter:
             loop = asyncio.get_running_loop()
             waiter = _Waiter(loop=loop, future=loop.create_future())
             self._waiters.append(waiter)
+            self._blocked += 1
         try:
             assert waiter.future is not None
             await waiter.future
@@ -228,7 +240,8 @@ class AdaptiveLimiter:
                 self._service_time = lease.averaged_into(self._service_time)
             elif outcome == "congested":
                 self._congested += 1
-            self._control.finish(outcome, lease.generation, lease.saturated, lease.place, lease.refused)
+            saturated = lease.held_back(self._blocked)
+            self._control.finish(outcome, lease.generation, saturated, lease.place, lease.refused)
             wake = self._grant_waiters()
         self._wake(wake)
 
@@ -270,7 +283,8 @@ class AdaptiveLimiter:
         self._peak = max(self._peak, self._in_flight)
         control = self._control
         in_flight = self._in_flight
-        return Lease(control.generation, control.saturated(in_flight), time.monotonic(), place=in_flight)
+        saturated = control.saturated(in_flight)
+        return Lease(control.generation, saturated, time.monotonic(), place=in_flight, blocked=self._blocked)
 
     def _grant_waiters(self) -> list[_Waiter]:
         granted = []

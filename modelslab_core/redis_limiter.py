@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from ._aimd import Outcome
+from ._aimd import SHARED_MAX_PROBE_WINDOWS, Outcome
 from ._redis_scripts import ACQUIRE, REFUSED, RELEASE
 from .errors import LimiterError
 from .limiter import Lease, LimiterStats
@@ -119,8 +119,8 @@ class RedisLimiter:
         token = uuid.uuid4().hex
         keys = [f"{self.prefix}:{account}:leases", f"{self.prefix}:{account}:state"]
         now = int(time.time() * 1000)
-        args = [now, int(self.lease_ttl * 1000), token, *self._settings]
-        granted, generation, saturated, *place = self._call(
+        args = [now, int(self.lease_ttl * 1000), token, *self._settings, SHARED_MAX_PROBE_WINDOWS]
+        granted, generation, saturated, *grant = self._call(
             "grant a slot", lambda: acquire(keys=keys, args=args)
         )
         if not granted:
@@ -128,7 +128,8 @@ class RedisLimiter:
         with self._lock:
             self._live[token] = keys[0]
             self._start_keeper()
-        return Lease(int(generation), bool(saturated), time.monotonic(), token, place=int(place[0]))
+        place, blocked = (int(value) for value in grant)
+        return Lease(int(generation), bool(saturated), time.monotonic(), token, place=place, blocked=blocked)
 
     def give_back(self, account: str, lease: Lease, outcome: Outcome) -> None:
         """Return the lease's slot and teach the shared limit how the request ended."""
@@ -137,6 +138,7 @@ class RedisLimiter:
             self._live.pop(lease.token, None)
         keys = [f"{self.prefix}:{account}:leases", f"{self.prefix}:{account}:state"]
         args = [lease.token, outcome, lease.generation, int(lease.saturated), lease.place, int(lease.refused)]
+        args += [lease.blocked]
         self._call("return a slot", lambda: release(keys=keys, args=args))
 
     def keep_refused(self, account: str, lease: Lease) -> bool:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from modelslab_core import AsyncClient, Client, LimiterError, RedisLimiter
-from modelslab_core._aimd import Controller
+from modelslab_core._aimd import SHARED_MAX_PROBE_WINDOWS, Controller
 from modelslab_core.limiter import account_id, forget_accounts
 from modelslab_core.redis_limiter import RedisAccountLimiter
 from modelslab_core.testing import LocalServer
@@ -27,14 +27,20 @@ CALL = {"model": "m", "max_tokens": 8, "messages": [{"role": "user", "content": 
 def test_the_lua_rules_are_the_controllers(redis_url: str, prefix: str) -> None:
     """The same grants, outcomes and refusals, in the same order, give the same limit after each step."""
     view = RedisLimiter(redis_url, prefix=prefix).for_account("parity")
-    control = Controller()
+    control = Controller(max_probe_windows=SHARED_MAX_PROBE_WINDOWS)
     rng = random.Random(3)
-    held: list[tuple[object, int, bool]] = []
-    in_flight = 0
+    held: list[tuple[object, int, bool, int]] = []
+    in_flight = blocked = 0  # blocked: grants refused for a full limit
     for _ in range(600):
         if held and (rng.random() < 0.5 or in_flight >= control.limit):
+            if in_flight >= control.limit and rng.random() < 0.3:  # someone else finds the limit full
+                assert view.shared.try_acquire("parity") is None
+                blocked += 1
+                continue
             index = rng.randrange(len(held))
-            lease, generation, saturated = held[index]
+            lease, generation, saturated, blocked_then = held[index]
+            # the limit kept work back while it was held (a new limiter's first window aside)
+            saturated = saturated or (generation > 0 and blocked > blocked_then)
             outcome = rng.choice(["ok", "ok", "ok", "congested", "failed", "refused"])
             place = lease.place  # type: ignore[attr-defined]
             if outcome == "refused":  # the slot is kept while the account is within its limit
@@ -42,7 +48,7 @@ def test_the_lua_rules_are_the_controllers(redis_url: str, prefix: str) -> None:
                 keep = in_flight <= control.limit
                 assert view.refused(lease) is keep  # type: ignore[arg-type]
                 if keep:
-                    held[index] = (lease, control.generation, True)
+                    held[index] = (lease, control.generation, True, blocked_then)
                     assert lease.generation == control.generation  # type: ignore[attr-defined]
                     assert lease.place == in_flight  # type: ignore[attr-defined]
                     assert lease.refused  # type: ignore[attr-defined]
@@ -60,8 +66,8 @@ def test_the_lua_rules_are_the_controllers(redis_url: str, prefix: str) -> None:
             in_flight += 1
             saturated = control.saturated(in_flight)
             assert (lease.generation, lease.saturated) == (control.generation, saturated)
-            assert lease.place == in_flight
-            held.append((lease, control.generation, saturated))
+            assert lease.place == in_flight and lease.blocked == blocked
+            held.append((lease, control.generation, saturated, blocked))
         assert view.limit == control.limit
 
 

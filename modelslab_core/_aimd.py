@@ -4,7 +4,10 @@ ModelsLab serves at most 5, 10 or 15 requests at once per account and refuses th
 The client cannot know the plan or what else the account runs, so the limit is discovered:
 
 - **slow start**: from `initial`, each success that found the limit in use adds 1 (so a full window of
-  successes doubles it) until the first congestion signal (a queue 429, or a 529);
+  successes doubles it) until the first congestion signal (a queue 429, or a 529). The limiters judge "in
+  use" (`saturated`): full when the request was granted, or, once the limit has been lowered, a request
+  had to wait while it was in flight (`Lease.held_back`); a new limiter's first window counts only the
+  grant that filled it, so it tries one above the smallest plan before doubling;
 - **the end of slow start** sets the limit to what the queue was seen to hold: one less than the refused
   request's place in line when it was granted (the place is 1 for the first request in flight). Requests of
   that same slow-start window refused later can only lower it further to their own place less one, so a

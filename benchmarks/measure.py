@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import statistics
 import subprocess
 import sys
@@ -53,6 +54,7 @@ def per_delta(run: Callable[[], Any], deltas: int, rounds: int) -> float:
 def peak_memory(run: Callable[[], int]) -> tuple[int, int]:
     """(peak bytes allocated while `run` streams, bytes of text it received)."""
     run()
+    gc.collect()  # what earlier cases left behind is freed before, not during, the measured stream
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
     size = run()

@@ -28,6 +28,7 @@ from .types import (
     TextBlock,
     ThinkingBlock,
     ToolUseBlock,
+    validate_stream_event_json,
 )
 
 __all__ = ["StreamState", "parse_body", "status_error", "with_model"]
@@ -143,7 +144,7 @@ class StreamState:
             event = None
             if data is not None:
                 try:  # the hot path: one JSON parse per event, no intermediate text
-                    event = STREAM_EVENT_ADAPTER.validate_json(data)
+                    event = validate_stream_event_json(data)
                 except ValidationError:
                     data = None  # let parse_event say what is wrong (or find an error body)
             if data is None and (sse := self.decoder.event_of(block)) is not None:

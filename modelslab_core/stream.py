@@ -231,9 +231,9 @@ class MessageAccumulator:
             raise APIResponseValidationError(f"stream sent {kind} before message_start")
 
     def _block(self, index: int, kind: str) -> _Block:
-        self._require_start(kind)
-        block = self._blocks.get(index)
+        block = self._blocks.get(index)  # a block exists only after message_start
         if block is None:
+            self._require_start(kind)
             raise APIResponseValidationError(
                 f"stream sent {kind} for content block {index}, which never started"
             )

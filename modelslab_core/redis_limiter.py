@@ -137,8 +137,15 @@ class RedisLimiter:
         with self._lock:
             self._live.pop(lease.token, None)
         keys = [f"{self.prefix}:{account}:leases", f"{self.prefix}:{account}:state"]
-        args = [lease.token, outcome, lease.generation, int(lease.saturated), lease.place, int(lease.refused)]
-        args += [lease.blocked]
+        args = [
+            lease.token,
+            outcome,
+            lease.generation,
+            int(lease.saturated),
+            lease.place,
+            int(lease.refused),
+            lease.blocked,
+        ]
         self._call("return a slot", lambda: release(keys=keys, args=args))
 
     def keep_refused(self, account: str, lease: Lease) -> bool:

@@ -6,7 +6,7 @@ The client cannot know the plan or what else the account runs, so the limit is d
 - **slow start**: from `initial`, each success that found the limit in use adds 1 (so a full window of
   successes doubles it) until the first congestion signal (a queue 429, or a 529). The limiters judge "in
   use" (`saturated`): full when the request was granted, or, once the limit has been lowered, a request
-  had to wait while it was in flight (`Lease.held_back`); a new limiter's first window counts only the
+  had to wait while it was in flight (`held_back`); a new limiter's first window counts only the
   grant that filled it, so it tries one above the smallest plan before doubling;
 - **the end of slow start** sets the limit to what the queue was seen to hold: one less than the refused
   request's place in line when it was granted (the place is 1 for the first request in flight). Requests of
@@ -34,13 +34,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["Controller", "Outcome"]
+__all__ = ["Controller", "Outcome", "held_back"]
 
 Outcome = Literal["ok", "congested", "failed"]
 """How a request that held a slot ended: answered, refused for load (429 / 529), or anything else."""
 
 MAX_PROBE_WINDOWS = 4
 SHARED_MAX_PROBE_WINDOWS = 16
+
+
+def held_back(saturated: bool, generation: int, waits_at_grant: int, waits_now: int) -> bool:
+    """Whether the limit was in use while a request held its slot, so its answer may grow the limit: full
+    when it was granted (`saturated`), or, once the limit has been lowered (`generation` > 0), a request had
+    to wait since (the limiter's count of waits went from `waits_at_grant` to `waits_now`). A window granted
+    at once to a waiting batch is full only at its last grant, yet each of its slots kept work back: after a
+    restart of slow start it doubles. A new limiter's first window counts only that last grant, so it tries
+    one above the smallest plan's queue (the likeliest) before doubling. Lua: `RELEASE`."""
+    return saturated or (generation > 0 and waits_now > waits_at_grant)
 
 
 @dataclass

@@ -75,7 +75,7 @@ if redis.call('EXISTS', KEYS[2]) == 0 then
   return 0
 end
 -- ARGV: token, outcome, generation, saturated, place, refused (the slot was kept after a refusal), and
--- blocked: the grants refused for a full limit when it was granted (Lease.held_back)
+-- blocked: the grants refused for a full limit when it was granted (_aimd.held_back)
 local outcome, generation = ARGV[2], tonumber(ARGV[3])
 local saturated = ARGV[4] == '1' or (generation > 0 and (num('blocked') or 0) > tonumber(ARGV[7]))
 local limit = num('limit')

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, TypedDict, runtime_checkable
 
-from ._aimd import Controller, Outcome
+from ._aimd import Controller, Outcome, held_back
 
 __all__ = [
     "AdaptiveLimiter",
@@ -59,15 +59,6 @@ class Lease:
         """The queue refused its request and the slot is kept for the next attempt: that attempt's
         refusal counts anew, in `generation`, from `place` (the requests in flight now)."""
         self.generation, self.saturated, self.place, self.refused = generation, True, place, True
-
-    def held_back(self, blocked: int) -> bool:
-        """Whether the limit was in use while this request held its slot (so its answer may grow the
-        limit): full when it was granted, or, once the limit has been lowered, a request had to wait since
-        (`blocked`, the count now). A window granted at once to a waiting batch is full only at its last
-        grant, yet each of its slots kept work back: after a restart of slow start it doubles. A new
-        limiter's first window counts only that last grant, so it tries one above the smallest plan's queue
-        (the likeliest) before doubling."""
-        return self.saturated or (self.generation > 0 and blocked > self.blocked)
 
     def averaged_into(self, service_time: float) -> float:
         """`service_time` (a moving average of how long answered requests held a slot) with this one's."""
@@ -240,7 +231,7 @@ class AdaptiveLimiter:
                 self._service_time = lease.averaged_into(self._service_time)
             elif outcome == "congested":
                 self._congested += 1
-            saturated = lease.held_back(self._blocked)
+            saturated = held_back(lease.saturated, lease.generation, lease.blocked, self._blocked)
             self._control.finish(outcome, lease.generation, saturated, lease.place, lease.refused)
             wake = self._grant_waiters()
         self._wake(wake)

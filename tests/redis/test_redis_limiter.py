@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from modelslab_core import AsyncClient, Client, LimiterError, RedisLimiter
-from modelslab_core._aimd import SHARED_MAX_PROBE_WINDOWS, Controller
+from modelslab_core._aimd import SHARED_MAX_PROBE_WINDOWS, Controller, held_back
 from modelslab_core.limiter import account_id, forget_accounts
 from modelslab_core.redis_limiter import RedisAccountLimiter
 from modelslab_core.testing import LocalServer
@@ -39,8 +39,7 @@ def test_the_lua_rules_are_the_controllers(redis_url: str, prefix: str) -> None:
                 continue
             index = rng.randrange(len(held))
             lease, generation, saturated, blocked_then = held[index]
-            # the limit kept work back while it was held (a new limiter's first window aside)
-            saturated = saturated or (generation > 0 and blocked > blocked_then)
+            saturated = held_back(saturated, generation, blocked_then, blocked)
             outcome = rng.choice(["ok", "ok", "ok", "congested", "failed", "refused"])
             place = lease.place  # type: ignore[attr-defined]
             if outcome == "refused":  # the slot is kept while the account is within its limit

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .errors import APIResponseValidationError, error_from_body, is_error_body, quote
-from .types import STREAM_EVENT_ADAPTER, StreamEvent
+from .types import STREAM_EVENT_ADAPTER, StreamEvent, validate_stream_event_json
 
 __all__ = ["SSEDecoder", "ServerSentEvent", "common_data", "parse_event"]
 
@@ -135,7 +135,7 @@ def parse_event(sse: ServerSentEvent) -> StreamEvent | None:
     if not data or data == "[DONE]":
         return None
     try:
-        return STREAM_EVENT_ADAPTER.validate_json(data)
+        return validate_stream_event_json(data)
     except ValidationError as exc:
         value = _loads(data)
         if is_error_body(value):  # ModelsLab's {"status": "error", ...} inside an SSE chunk

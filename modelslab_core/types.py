@@ -344,4 +344,5 @@ STREAM_EVENT_ADAPTER: TypeAdapter[StreamEvent] = TypeAdapter(
 )
 CONTENT_BLOCK_ADAPTER: TypeAdapter[ContentBlock] = TypeAdapter(ContentBlock)
 # the stream's hot path calls the validator itself: TypeAdapter.validate_json adds a Python call per event
-validate_stream_event_json: Callable[[bytes], StreamEvent] = STREAM_EVENT_ADAPTER.validator.validate_json
+validate_stream_event_json: Callable[[str | bytes], StreamEvent]
+validate_stream_event_json = STREAM_EVENT_ADAPTER.validator.validate_json

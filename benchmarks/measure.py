@@ -66,7 +66,7 @@ def peak_memory(run: Callable[[], int]) -> tuple[int, int]:
 def peak_memories(runs: Mapping[str, Callable[[], int]], rounds: int) -> dict[str, dict[str, int]]:
     """Per case, the median of `rounds` peaks (cases interleaved within each round) and its text's bytes.
 
-    One peak alone moves by up to 7 % from run to run (where the socket reads happen to split the body).
+    One peak alone moved by up to 7 % (core Client.stream, 402-432 KB over 9 streams of one build).
     """
     peaks: dict[str, list[int]] = {name: [] for name in runs}
     sizes: dict[str, int] = {}

@@ -92,7 +92,7 @@ def test_stream_growth_and_memory_targets_are_ratios_to_raw_plus_the_floor() -> 
 
 
 def test_peak_memory_is_the_median_of_interleaved_rounds() -> None:
-    """One peak alone moves with where the socket reads split the body: the table shows the median."""
+    """One peak alone moves from stream to stream: the table shows the median of interleaved rounds."""
     from benchmarks.measure import peak_memories
 
     sizes = iter([0, 100_000, 0, 900_000, 0, 300_000])  # each case runs once unmeasured, then measured

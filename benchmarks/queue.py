@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import math
 import os
@@ -136,20 +137,27 @@ def anthropic_batch(base_url: str, key: str, prompts: list[str]) -> Outcome:
 def worker_main(base_url: str, key: str, count: int, offset: int) -> None:
     """One worker process: import, say ready, wait for `go` on stdin, batch its prompts, print its Outcome.
 
-    It imports what its first call would load (httpx's transport; the redis package for
-    MODELSLAB_LIMITER_URL), as a worker that has served before has: the wall time measures sharing the queue,
-    not 4 or 8 interpreters importing at once on the benchmark machine's cores.
+    It does the one-time work its first call would do, as a worker that has served before has: the imports
+    (httpx's transport, anyio's asyncio backend that httpcore loads on its first async request, the redis
+    package for MODELSLAB_LIMITER_URL), the process's TLS context, and the first full garbage collection after
+    the imports (~70 ms with LangChain loaded). The first batch of a fresh process took ~100 ms more than its
+    second, alone on the machine. The wall time measures sharing the queue, not 4 or 8 interpreters warming up
+    at once on the benchmark machine's cores.
     """
+    import anyio._backends._asyncio  # noqa: F401
     import h11  # noqa: F401
     import httpcore  # noqa: F401
 
     from langchain_modelslab import ChatModelsLab
+    from modelslab_core._shared import tls_context
 
     if os.environ.get("MODELSLAB_LIMITER_URL"):
         import redis  # noqa: F401
 
     model = ChatModelsLab(model=MODEL, api_key=key, base_url=base_url)
     prompts = _prompts(count, offset)
+    tls_context()
+    gc.collect()
     print("ready", flush=True)
     sys.stdin.readline()
     outcome = asyncio.run(_timed(lambda: model.abatch(list[Any](prompts), return_exceptions=True)))

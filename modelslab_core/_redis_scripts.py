@@ -28,7 +28,7 @@ redis.call('HINCRBY', KEYS[2], 'granted', 1)
 local generation = tonumber(redis.call('HGET', KEYS[2], 'generation'))
 local saturated = 0
 if n + 1 >= limit then saturated = 1 end
-return {1, generation, saturated, n + 1, tonumber(redis.call('HGET', KEYS[2], 'blocked') or 0)}
+return {1, generation, saturated, n + 1, tonumber(redis.call('HGET', KEYS[2], 'blocked'))}
 """
 
 _CONGESTED = """
@@ -58,8 +58,7 @@ local function congested(generation, place)
   end
   local failed_at = num('failed_at')
   if failed_at > 0 and limit >= failed_at then
-    local most = num('max_probe_windows') or 4
-    redis.call('HSET', KEYS[2], 'probe_windows', math.min(num('probe_windows') * 2, most))
+    redis.call('HSET', KEYS[2], 'probe_windows', math.min(num('probe_windows') * 2, num('max_probe_windows')))
   end
   redis.call('HSET', KEYS[2], 'failed_at', limit, 'limit', new, 'credit', 0)
   redis.call('HINCRBY', KEYS[2], 'generation', 1)
@@ -77,7 +76,7 @@ end
 -- ARGV: token, outcome, generation, saturated, place, refused (the slot was kept after a refusal), and
 -- blocked: the grants refused for a full limit when it was granted (_aimd.held_back)
 local outcome, generation = ARGV[2], tonumber(ARGV[3])
-local saturated = ARGV[4] == '1' or (generation > 0 and (num('blocked') or 0) > tonumber(ARGV[7]))
+local saturated = ARGV[4] == '1' or (generation > 0 and num('blocked') > tonumber(ARGV[7]))
 local limit = num('limit')
 if outcome == 'ok' then
   if ARGV[6] == '1' and generation == num('generation') and num('slow_start') == 0 then restart() end

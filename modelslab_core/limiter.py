@@ -15,7 +15,6 @@ limit between processes and machines.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import hashlib
 import os
@@ -24,9 +23,12 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, TypedDict, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, TypedDict, runtime_checkable
 
 from ._aimd import Controller, Outcome, held_back
+
+if TYPE_CHECKING:  # asyncio is loaded by whoever awaits `aacquire`: a sync client does not pay its import
+    import asyncio
 
 __all__ = [
     "AdaptiveLimiter",
@@ -206,6 +208,8 @@ class AdaptiveLimiter:
         with self._lock:
             if (lease := self._grant_now()) is not None:
                 return lease
+            import asyncio  # already loaded: a coroutine is running
+
             loop = asyncio.get_running_loop()
             waiter = _Waiter(loop=loop, future=loop.create_future())
             self._waiters.append(waiter)

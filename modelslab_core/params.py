@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypedDict
@@ -57,5 +56,7 @@ REQUEST_FIELDS: frozenset[str] = frozenset(
 
 def closest_name(name: str, candidates: Iterable[str]) -> str | None:
     """The candidate most like `name` (a misspelling such as `temprature`), or None when none is close."""
+    import difflib  # only when a name is wrong: not part of every import
+
     matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return matches[0] if matches else None

@@ -98,6 +98,15 @@ def test_import_pulls_in_no_framework() -> None:
     assert frameworks == []
 
 
+def test_the_sync_client_loads_no_asyncio() -> None:
+    """asyncio costs ~10 ms of import: only the async client and the adapters need it (issue 7's budget)."""
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=60, check=True
+    )
+    modules = json.loads(result.stdout)
+    assert [m for m in modules if m.split(".")[0] in ("asyncio", "difflib")] == []
+
+
 def test_all_lists_exactly_the_public_names() -> None:
     assert set(modelslab_core.__all__) == PUBLIC
     assert len(modelslab_core.__all__) == len(PUBLIC)  # no duplicates

@@ -27,7 +27,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check modelslab_core langchain_modelslab llama_index_modelslab tests benchmarks examples
-	$(BIN)/ruff format --check modelslab_core langchain_modelslab llama_index_modelslab tests benchmarks examples
+	$(BIN)/ruff format --check modelslab_core langchain_modelslab llama_index_modelslab tests benchmarks examples docs README.md
 
 typecheck: $(STAMP)
 	$(BIN)/mypy modelslab_core langchain_modelslab llama_index_modelslab

@@ -88,22 +88,26 @@ print(json.dumps(sorted(sys.modules)))
 """
 
 
-def test_import_pulls_in_no_framework() -> None:
+def probe_modules() -> list[str]:
+    """The modules a fresh interpreter has loaded after `PROBE` (import, make a sync client, close it)."""
     result = subprocess.run(
         [sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=60, check=True
     )
-    modules = json.loads(result.stdout)
+    modules: list[str] = json.loads(result.stdout)
+    return modules
+
+
+def test_import_pulls_in_no_framework() -> None:
+    modules = probe_modules()
     assert "modelslab_core" in modules
     frameworks = [m for m in modules if m.split(".")[0].startswith(("langchain", "llama_index"))]
     assert frameworks == []
 
 
 def test_the_sync_client_loads_no_asyncio() -> None:
-    """asyncio costs ~10 ms of import: only the async client and the adapters need it (issue 7's budget)."""
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=60, check=True
-    )
-    modules = json.loads(result.stdout)
+    """asyncio costs ~10 ms of import: only the async client and the adapters need it (issue 7's budget);
+    difflib only a misspelt name's error message."""
+    modules = probe_modules()
     assert [m for m in modules if m.split(".")[0] in ("asyncio", "difflib")] == []
 
 

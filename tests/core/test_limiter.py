@@ -332,13 +332,26 @@ async def window(limiter: AdaptiveLimiter, waiting: int) -> int:
     return limit
 
 
+def restarted_at_five() -> AdaptiveLimiter:
+    """A limiter back in slow start at limit 5, reached as a client reaches it: its first window overfills
+    the queue, and later a request the queue refused, kept in its slot, is answered with no decrease since."""
+    limiter = AdaptiveLimiter(initial_limit=6)
+    first = [limiter.acquire() for _ in range(6)]
+    assert limiter.refused(first[-1]) is False  # the sixth: slow start ends at 5, the slot goes back
+    for lease in first[:-1]:
+        limiter.release(lease, "ok")
+    lease = limiter.acquire()
+    assert limiter.refused(lease) is True  # the queue is full of other work: 5 -> 4, the slot kept
+    limiter.release(lease, "ok")  # taken back: the other work left, slow start again (4 + 1)
+    assert (limiter.limit, limiter.stats()["decreases"]) == (5, 2)
+    return limiter
+
+
 def test_a_window_that_held_work_back_doubles_the_limit_in_slow_start_again() -> None:
     """Only the fifth of five granted at once found the limit full, but the batch waited behind each."""
-    limiter = AdaptiveLimiter(initial_limit=5)
     # a new limiter's first window: one above the smallest plan's queue, the likeliest, before doubling
-    assert asyncio.run(window(limiter, 15)) == 6
-    limiter._control = Controller(limit=5, generation=1)  # slow start again after a decrease (a restart)
-    assert asyncio.run(window(limiter, 15)) == 10  # (6 before: only the fifth counted)
+    assert asyncio.run(window(AdaptiveLimiter(initial_limit=5), 15)) == 6
+    assert asyncio.run(window(restarted_at_five(), 15)) == 10  # (6 before: only the fifth counted)
 
 
 def test_a_window_that_held_nothing_back_leaves_the_limit() -> None:

@@ -34,6 +34,8 @@ ChunksT = TypeVar("ChunksT")
 
 MAX_FREE_REFUSALS = 64
 """Queue refusals one request may get before its policy's own (counted) retries take over."""
+MAX_KEPT_PAUSE = 2.0
+"""Seconds: the longest pause of a refused request that keeps its slot (its backoff doubles up to it)."""
 
 API_VERSION = "2023-06-01"  # the Anthropic-format version header ModelsLab documents as default
 
@@ -203,9 +205,10 @@ class Attempts:
     - lets the request keep its slot, when the queue is full of the account's other work (other processes,
       other APIs): the request pauses and is sent again in the same slot, so a refusal never hands the slot to
       another request that would only be refused in turn. The pause is what a header of the response says
-      (`retry-after-ms`, `Retry-After`, `X-RateLimit-Reset`), else a backoff from half the time a request
-      holds a slot, doubling, up to four times it; the body's `retry_after` is the platform's one value for
-      every 429 (30 s in its docs), not a measure of this queue.
+      (`retry-after-ms`, `Retry-After`, `X-RateLimit-Reset`), else a backoff from half the time the server
+      holds a request (`Limiter.service_time`, its pauses left out), doubling, up to `MAX_KEPT_PAUSE`; the
+      body's `retry_after` is the platform's one value for every 429 (30 s in its docs), not a measure of this
+      queue.
     Free retries stop after `MAX_FREE_REFUSALS` refusals, or once one request's pauses add up to more than
     its read timeout: the policy's counted retries, with every server hint, then take over, so nothing waits
     forever. (Waiting in line is not counted: a slot there frees as the process's own requests finish.)
@@ -233,17 +236,18 @@ class Attempts:
         logger.debug("the account's queue is full (429): retrying when one of this process's slots frees")
         return 0.0
 
-    def pause(self, response: httpx.Response | None) -> float:
-        """Seconds to wait, keeping the slot, before sending a refused request again."""
+    def pause(self, response: httpx.Response | None, lease: Lease) -> float:
+        """Seconds to wait, keeping `lease`'s slot, before sending a refused request again."""
         self.kept += 1
         hint = retry_after_seconds(response.headers if response is not None else None)
         if hint is not None and hint <= MAX_HONOURED_RETRY_AFTER:
             delay = hint
         else:
             held = self.config.limiter.service_time if self.config.limiter is not None else 0.0
-            first, most = max(0.05, held / 2 or 0.1), min(2.0, max(0.25, held * 4))
-            delay = min(most, first * 2.0 ** min(self.kept - 1, 6)) * (0.5 + random.random() / 2)
+            first = max(0.05, held / 2 or 0.1)
+            delay = min(MAX_KEPT_PAUSE, first * 2.0 ** min(self.kept - 1, 6)) * (0.5 + random.random() / 2)
         self.paused += delay
+        lease.paused(delay)
         logger.debug("the account's queue is full (429): retrying in %.2fs, in the slot it holds", delay)
         return delay
 

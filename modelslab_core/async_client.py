@@ -191,7 +191,7 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
             return None, attempts.delay(exc, response)
         if attempts.queue_refusal(exc, response):
             if await limiter.arefused(lease):
-                return lease, attempts.pause(response)  # sent again in the slot it holds
+                return lease, attempts.pause(response, lease)  # sent again in the slot it holds
             return None, attempts.in_line()
         await limiter.arelease(lease, outcome_of(exc))
         return None, attempts.delay(exc, response)

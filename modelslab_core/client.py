@@ -282,7 +282,7 @@ class Client(_ClientBase[httpx.Client]):
             return None, attempts.delay(exc, response)
         if attempts.queue_refusal(exc, response):
             if limiter.refused(lease):
-                return lease, attempts.pause(response)  # sent again in the slot it holds
+                return lease, attempts.pause(response, lease)  # sent again in the slot it holds
             return None, attempts.in_line()
         limiter.release(lease, outcome_of(exc))
         return None, attempts.delay(exc, response)

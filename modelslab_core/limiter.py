@@ -50,7 +50,7 @@ class Lease:
 
     generation: int
     saturated: bool
-    started: float
+    started: float  # when its request was sent, or is to be sent again after a pause in the slot
     token: str = ""  # the Redis member that holds the slot there
     released: bool = False
     place: int = 0  # requests in flight when it was granted, itself included
@@ -62,8 +62,12 @@ class Lease:
         refusal counts anew, in `generation`, from `place` (the requests in flight now)."""
         self.generation, self.saturated, self.place, self.refused = generation, True, place, True
 
+    def paused(self, delay: float) -> None:
+        """Its request is sent again in `delay` seconds, in this slot: the pause is not service time."""
+        self.started = time.monotonic() + delay
+
     def averaged_into(self, service_time: float) -> float:
-        """`service_time` (a moving average of how long answered requests held a slot) with this one's."""
+        """`service_time` (a moving average of how long answered requests were in service) with this one's."""
         held = time.monotonic() - self.started
         return held if not service_time else 0.8 * service_time + 0.2 * held
 
@@ -168,7 +172,8 @@ class AdaptiveLimiter:
 
     @property
     def service_time(self) -> float:
-        """A moving average of how long an answered request held its slot, in seconds (0 before any)."""
+        """A moving average of how long an answered request was in service (sent to answered, a refused
+        request's pauses in its slot left out), in seconds (0 before any)."""
         return self._service_time
 
     def stats(self) -> LimiterStats:

@@ -245,7 +245,8 @@ class RedisAccountLimiter:
 
     @property
     def service_time(self) -> float:
-        """A moving average of how long this process's answered requests held their slots, in seconds."""
+        """A moving average of how long this process's answered requests were in service (sent to answered,
+        pauses in a kept slot left out), in seconds."""
         return self._service_time
 
     @property

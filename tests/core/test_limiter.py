@@ -15,8 +15,11 @@ import pytest
 
 from modelslab_core import AsyncClient, Client, ModelsLabError
 from modelslab_core._aimd import Controller
+from modelslab_core._shared import MAX_KEPT_PAUSE, Attempts
 from modelslab_core.limiter import AdaptiveLimiter, limiter_for
 from modelslab_core.testing import LocalServer
+
+from ..retry_waits import record_retry_waits
 
 KEY = "test-key"
 CALL = {"model": "m", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}
@@ -367,3 +370,35 @@ def test_a_first_burst_into_a_small_queue_settles_at_once() -> None:
     for place in (4, 2, 5, 3):  # five sent at once to a queue of 1: four refused, in any order
         control.finish("congested", 0, saturated=True, place=place)
     assert control.limit == 1
+
+
+def test_a_kept_requests_pause_is_not_counted_as_service_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The service time (the basis of a kept request's pause) is how long the server held a request: a
+    request that paused in its slot before being answered must not stretch it, or the next pauses grow."""
+    pauses = record_retry_waits(monkeypatch, scale=1.0)  # this test's pause is really waited
+    limiter = AdaptiveLimiter()
+    fault = {"x-modelslab-fault": "rate-limit-once;key=pause;retry-after=0.5"}
+    with (
+        LocalServer() as server,
+        Client(
+            api_key=KEY, base_url=server.base_url, max_retries=0, limiter=limiter, default_headers=fault
+        ) as client,
+    ):
+        assert client.create(**CALL).text  # type: ignore[arg-type]
+    assert limiter.stats()["congested"] == 1 and pauses == [0.5]  # refused once, kept its slot, answered
+    assert 0 < limiter.service_time < 0.5, limiter.service_time
+
+
+def test_a_kept_requests_pause_doubles_up_to_two_seconds() -> None:
+    """From half the service time, doubling with each refusal of the same request, to `MAX_KEPT_PAUSE`: a
+    request refused again and again while the queue is full of other work waits longer, never over 2 s."""
+    limiter = AdaptiveLimiter()
+    lease = limiter.acquire()
+    lease.started -= 0.2
+    limiter.release(lease, "ok")  # one answer held 0.2 s: pauses start from 0.1 s
+    client = Client(api_key=KEY, base_url="http://127.0.0.1:9", limiter=limiter)
+    attempts = Attempts(client._config)
+    lease = limiter.acquire()
+    pauses = [attempts.pause(None, lease) for _ in range(8)]
+    assert 0.05 <= pauses[0] <= 0.1, pauses  # 0.1 s, jittered down to half at most
+    assert all(1.0 <= p <= MAX_KEPT_PAUSE for p in pauses[5:]), pauses  # 3.2 s and more, capped at 2 s

@@ -247,7 +247,7 @@ class Attempts:
             first = max(0.05, held / 2 or 0.1)
             delay = min(MAX_KEPT_PAUSE, first * 2.0 ** min(self.kept - 1, 6)) * (0.5 + random.random() / 2)
         self.paused += delay
-        lease.paused(delay)
+        lease.resend_in(delay)
         logger.debug("the account's queue is full (429): retrying in %.2fs, in the slot it holds", delay)
         return delay
 

@@ -62,7 +62,7 @@ class Lease:
         refusal counts anew, in `generation`, from `place` (the requests in flight now)."""
         self.generation, self.saturated, self.place, self.refused = generation, True, place, True
 
-    def paused(self, delay: float) -> None:
+    def resend_in(self, delay: float) -> None:
         """Its request is sent again in `delay` seconds, in this slot: the pause is not service time."""
         self.started = time.monotonic() + delay
 

@@ -21,10 +21,12 @@ The client cannot know the plan or what else the account runs, so the limit is d
   only probes for a bigger plan or the account's other work: it waits up to 16 windows;
 - **slow start again** when the queue is seen to have more room than it had: a probe above the failed limit
   holds for a whole window (a bigger plan, or the account's other work ended), or a request that the queue
-  refused while this limit held, and that kept its slot, is answered with no decrease since (the work that
-  filled the queue is gone). How much room there is now is found in a few windows, not at +1 a window, and
-  the overshoot ends slow start at the queue's size as above. Without this, processes sharing one account
-  with no coordinator leave the queue half empty each time one of them finishes its share.
+  refused while this limit held, and that kept its slot, is answered with no decrease since and with as many
+  of the process's requests in flight as when it was refused (the work that filled the queue is gone; room
+  made by the process's own requests ending, as its batch drains, says nothing). How much room there is now
+  is found in a few windows, not at +1 a window, and the overshoot ends slow start at the queue's size as
+  above. Without this, processes sharing one account with no coordinator leave the queue half empty each
+  time one of them finishes its share.
 
 The Redis limiter runs the same rules in Lua (`_redis_scripts.py`); a test checks the two agree.
 """
@@ -76,14 +78,24 @@ class Controller:
         return in_flight >= self.limit
 
     def finish(
-        self, outcome: Outcome, generation: int, saturated: bool, place: int = 0, refused: bool = False
+        self,
+        outcome: Outcome,
+        generation: int,
+        saturated: bool,
+        place: int = 0,
+        refused: bool = False,
+        holding: int = 0,
     ) -> bool:
         """Learn from one request's end; True when the limit went down. `place`: the requests in flight
         when it was granted, itself included (0: not known); `refused`: the queue refused it before and it
-        kept its slot, sent again (its `generation` is then the one of its last refusal)."""
+        kept its slot, sent again (its `generation` and `place` are then those of its last refusal);
+        `holding`: the requests in flight as it ends, itself included (0: not known)."""
         if outcome == "ok":
-            if refused and generation == self.generation and not self.slow_start:
-                self._restart()  # the queue took it back with no decrease since: the work that filled it left
+            # the queue took it back with no decrease since, and not because this process's own requests
+            # ended (its batch draining): the work that filled the queue left
+            room = not holding or holding >= place
+            if refused and generation == self.generation and not self.slow_start and room:
+                self._restart()
             if saturated:
                 self._grow()
             return False

@@ -79,7 +79,11 @@ local outcome, generation = ARGV[2], tonumber(ARGV[3])
 local saturated = ARGV[4] == '1' or (generation > 0 and num('blocked') > tonumber(ARGV[7]))
 local limit = num('limit')
 if outcome == 'ok' then
-  if ARGV[6] == '1' and generation == num('generation') and num('slow_start') == 0 then restart() end
+  local holding = redis.call('ZCARD', KEYS[1]) + 1  -- the account's requests in flight, this one included
+  if ARGV[6] == '1' and generation == num('generation') and num('slow_start') == 0
+      and holding >= tonumber(ARGV[5]) then
+    restart()
+  end
   if not saturated or limit >= num('ceiling') then return 0 end
   if num('slow_start') == 1 then
     redis.call('HSET', KEYS[2], 'limit', limit + 1)

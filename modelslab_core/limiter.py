@@ -241,7 +241,8 @@ class AdaptiveLimiter:
             elif outcome == "congested":
                 self._congested += 1
             saturated = held_back(lease.saturated, lease.generation, lease.blocked, self._blocked)
-            self._control.finish(outcome, lease.generation, saturated, lease.place, lease.refused)
+            holding = self._in_flight + 1  # itself included
+            self._control.finish(outcome, lease.generation, saturated, lease.place, lease.refused, holding)
             wake = self._grant_waiters()
         self._wake(wake)
 

@@ -122,6 +122,28 @@ def test_a_kept_request_answered_means_the_other_work_left() -> None:
     assert simulate(control, 12, 3) == [4, 8, 16]  # (a probe every 4 windows: 1, 1, 2)
 
 
+def test_a_kept_request_answered_as_its_batch_drains_says_nothing_new() -> None:
+    # alone on a queue of 3: refused with 4 in flight, the limit goes to 3, and the request keeps its slot
+    control = Controller(limit=4, slow_start=False)
+    control.finish("congested", control.generation, saturated=True, place=4)
+    assert control.limit == 3
+    # answered with 1 of this process's requests in flight (itself) where 3 were when it was refused: the room
+    # came from the process's own requests ending, not from other work leaving
+    control.finish("ok", control.generation, saturated=True, place=3, refused=True, holding=1)
+    assert not control.slow_start and control.limit == 3 and control.failed_at == 4
+
+
+def test_a_limiter_whose_batch_drained_does_not_start_slow_again() -> None:
+    limiter = AdaptiveLimiter(initial_limit=3)
+    first, second, third = (limiter.acquire() for _ in range(3))
+    limiter.release(first, "ok")
+    assert limiter.refused(third)  # the queue held 2 of them: the limit goes to 2, the request keeps its slot
+    assert limiter.limit == 2
+    limiter.release(second, "ok")
+    limiter.release(third, "ok")  # answered last, alone in flight: the batch drained
+    assert limiter.limit == 2  # one answer towards the probe of 3 (slow start again would make it 3 at once)
+
+
 def test_a_kept_request_answered_after_a_decrease_says_nothing_new() -> None:
     control = Controller(limit=6, slow_start=False)
     kept_in = control.generation

@@ -55,7 +55,7 @@ def test_the_lua_rules_are_the_controllers(redis_url: str, prefix: str) -> None:
             else:
                 view.release(lease, outcome)  # type: ignore[arg-type]
                 refused = lease.refused  # type: ignore[attr-defined]
-                control.finish(outcome, generation, saturated, place, refused)  # type: ignore[arg-type]
+                control.finish(outcome, generation, saturated, place, refused, in_flight)  # type: ignore[arg-type]
             held.pop(index)
             in_flight -= 1
         else:
@@ -68,6 +68,18 @@ def test_the_lua_rules_are_the_controllers(redis_url: str, prefix: str) -> None:
             assert lease.place == in_flight and lease.blocked == blocked
             held.append((lease, control.generation, saturated, blocked))
         assert view.limit == control.limit
+
+
+def test_a_redis_limit_whose_batch_drained_does_not_start_slow_again(redis_url: str, prefix: str) -> None:
+    """The Lua twin of the in-process limiter's test of the same name."""
+    limiter = RedisLimiter(redis_url, prefix=prefix, initial_limit=3).for_account("drain")
+    first, second, third = (limiter.acquire() for _ in range(3))
+    limiter.release(first, "ok")
+    assert limiter.refused(third)  # the queue held 2 of them: the limit goes to 2, the request keeps its slot
+    assert limiter.limit == 2
+    limiter.release(second, "ok")
+    limiter.release(third, "ok")  # answered last, alone in flight: the batch drained
+    assert limiter.limit == 2  # one answer towards the probe of 3 (slow start again would make it 3 at once)
 
 
 def test_a_batch_through_redis_answers_every_prompt(redis_url: str, prefix: str) -> None:

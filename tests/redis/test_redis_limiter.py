@@ -19,6 +19,8 @@ from modelslab_core.limiter import account_id, forget_accounts
 from modelslab_core.redis_limiter import RedisAccountLimiter
 from modelslab_core.testing import LocalServer
 
+from ..core.test_limiter import drain_a_batch
+
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "test-key"
 CALL = {"model": "m", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}
@@ -71,15 +73,7 @@ def test_the_lua_rules_are_the_controllers(redis_url: str, prefix: str) -> None:
 
 
 def test_a_redis_limit_whose_batch_drained_does_not_start_slow_again(redis_url: str, prefix: str) -> None:
-    """The Lua twin of the in-process limiter's test of the same name."""
-    limiter = RedisLimiter(redis_url, prefix=prefix, initial_limit=3).for_account("drain")
-    first, second, third = (limiter.acquire() for _ in range(3))
-    limiter.release(first, "ok")
-    assert limiter.refused(third)  # the queue held 2 of them: the limit goes to 2, the request keeps its slot
-    assert limiter.limit == 2
-    limiter.release(second, "ok")
-    limiter.release(third, "ok")  # answered last, alone in flight: the batch drained
-    assert limiter.limit == 2  # one answer towards the probe of 3 (slow start again would make it 3 at once)
+    drain_a_batch(RedisLimiter(redis_url, prefix=prefix, initial_limit=3).for_account("drain"))
 
 
 def test_a_batch_through_redis_answers_every_prompt(redis_url: str, prefix: str) -> None:

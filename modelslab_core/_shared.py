@@ -208,7 +208,7 @@ class Attempts:
       (`retry-after-ms`, `Retry-After`, `X-RateLimit-Reset`), else a backoff from half the time the server
       holds a request (`Limiter.service_time`, its pauses left out), doubling, up to `MAX_KEPT_PAUSE`; the
       body's `retry_after` is the platform's one value for every 429 (30 s in its docs), not a measure of this
-      queue.
+      queue. A backoff ends early when one of the process's own requests is answered (`KeptPauses`).
     Free retries stop after `MAX_FREE_REFUSALS` refusals, or once one request's pauses add up to more than
     its read timeout: the policy's counted retries, with every server hint, then take over, so nothing waits
     forever. (Waiting in line is not counted: a slot there frees as the process's own requests finish.)
@@ -219,6 +219,9 @@ class Attempts:
     refusals: int = 0
     kept: int = 0
     paused: float = 0.0
+    early: bool = False
+    """Whether the last pause may end early, when one of the process's requests is answered (`Parking`):
+    a backoff may, a pause the server asked for may not."""
 
     def queue_refusal(self, exc: BaseException, response: httpx.Response | None) -> bool:
         """Whether this failure is a queue refusal to retry free (counted as one when it is)."""
@@ -241,11 +244,12 @@ class Attempts:
         self.kept += 1
         hint = retry_after_seconds(response.headers if response is not None else None)
         if hint is not None and hint <= MAX_HONOURED_RETRY_AFTER:
-            delay = hint
+            delay, self.early = hint, False
         else:
             held = self.config.limiter.service_time if self.config.limiter is not None else 0.0
             first = max(0.05, held / 2 or 0.1)
             delay = min(MAX_KEPT_PAUSE, first * 2.0 ** min(self.kept - 1, 6)) * (0.5 + random.random() / 2)
+            self.early = True
         self.paused += delay
         lease.resend_in(delay)
         logger.debug("the account's queue is full (429): retrying in %.2fs, in the slot it holds", delay)

@@ -14,13 +14,18 @@ from ._response import StreamState, with_model
 from ._shared import Attempts, ModelList, Opened, TokenCount, map_transport_error, outcome_of
 from .client import _ClientBase, _StreamView
 from .errors import ModelsLabError
-from .limiter import Lease
+from .limiter import Lease, Parking
 from .params import CountTokensParams, MessageParams, Unpack
 from .types import Message, ModelInfo, StreamEvent
 
 __all__ = ["AsyncClient", "AsyncMessageStream"]
 
 _asleep = asyncio.sleep  # the wait between retries; tests replace it to record the delays instead of waiting
+
+
+async def _apause(future: asyncio.Future[None], seconds: float) -> None:
+    """A kept request's pause, ended early by `future`; tests replace it as they do `_asleep`."""
+    await asyncio.wait({future}, timeout=seconds)
 
 
 class AsyncMessageStream(_StreamView):
@@ -133,7 +138,7 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
                     result = self._config.parse(response, model)
                 except (httpx.HTTPError, ModelsLabError) as exc:
                     lease, delay = await self._after_failure(exc, response, attempts, lease)
-                    await _asleep(delay)
+                    await self._wait(delay, lease, attempts)
                     continue
                 if limiter and lease:
                     await limiter.arelease(lease, "ok")
@@ -172,7 +177,7 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
                     if response is not None:
                         await response.aclose()
                     lease, delay = await self._after_failure(exc, response, attempts, lease)
-                await _asleep(delay)
+                await self._wait(delay, lease, attempts)
         except BaseException:  # given up, or cancelled: the slots and the connection go back
             if response is not None:
                 await response.aclose()
@@ -195,6 +200,20 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
             return None, attempts.in_line()
         await limiter.arelease(lease, outcome_of(exc))
         return None, attempts.delay(exc, response)
+
+    async def _wait(self, delay: float, lease: Lease | None, attempts: Attempts) -> None:
+        """The wait before the next attempt; a kept request's backoff ends at the process's next answer."""
+        limiter = self._config.limiter
+        if lease is None or not attempts.early or not isinstance(limiter, Parking):
+            await _asleep(delay)
+            return
+        pause = limiter.park(asyncio.get_running_loop())
+        try:
+            assert pause.future is not None
+            await _apause(pause.future, delay)
+        finally:
+            limiter.unpark(pause)
+        lease.resend_in(0.0)
 
     async def _acquire(self) -> None:
         # Without a cap, calls beyond our own pool still wait here, not in httpcore's pool: a wait there

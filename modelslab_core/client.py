@@ -26,7 +26,7 @@ from ._shared import (
     outcome_of,
 )
 from .errors import ModelsLabError
-from .limiter import Lease, Limiter, LimiterChoice
+from .limiter import Lease, Limiter, LimiterChoice, Parking
 from .params import CountTokensParams, MessageParams, Unpack
 from .types import Message, ModelInfo, StreamEvent, Usage
 
@@ -35,6 +35,11 @@ __all__ = ["Client", "MessageStream"]
 AuthStyle = Literal["x-api-key", "bearer"]
 
 _sleep = time.sleep  # the wait between retries; tests replace it to record the delays instead of waiting
+
+
+def _pause(event: threading.Event, seconds: float) -> None:
+    """A kept request's pause, ended early by `event`; tests replace it as they do `_sleep`."""
+    event.wait(seconds)
 
 
 class _StreamView:
@@ -224,7 +229,7 @@ class Client(_ClientBase[httpx.Client]):
                     result = self._config.parse(response, model)
                 except (httpx.HTTPError, ModelsLabError) as exc:
                     lease, delay = self._after_failure(exc, response, attempts, lease)
-                    _sleep(delay)
+                    self._wait(delay, lease, attempts)
                     continue
                 if limiter and lease:
                     limiter.release(lease, "ok")
@@ -263,7 +268,7 @@ class Client(_ClientBase[httpx.Client]):
                     if response is not None:
                         response.close()
                     lease, delay = self._after_failure(exc, response, attempts, lease)
-                _sleep(delay)
+                self._wait(delay, lease, attempts)
         except BaseException:  # given up, or interrupted: the slots and the connection go back
             if response is not None:
                 response.close()
@@ -286,6 +291,19 @@ class Client(_ClientBase[httpx.Client]):
             return None, attempts.in_line()
         limiter.release(lease, outcome_of(exc))
         return None, attempts.delay(exc, response)
+
+    def _wait(self, delay: float, lease: Lease | None, attempts: Attempts) -> None:
+        """The wait before the next attempt; a kept request's backoff ends at the process's next answer."""
+        limiter = self._config.limiter
+        if lease is None or not attempts.early or not isinstance(limiter, Parking):
+            _sleep(delay)
+            return
+        pause = limiter.park(None)
+        try:
+            _pause(pause.event, delay)
+        finally:
+            limiter.unpark(pause)
+        lease.resend_in(0.0)
 
     def _acquire(self) -> None:
         if self._slots is not None:

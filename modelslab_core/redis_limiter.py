@@ -30,7 +30,7 @@ from urllib.parse import urlsplit, urlunsplit
 from ._aimd import SHARED_MAX_PROBE_WINDOWS, Outcome
 from ._redis_scripts import ACQUIRE, REFUSED, RELEASE
 from .errors import LimiterError
-from .limiter import Lease, LimiterStats
+from .limiter import KeptPauses, Lease, LimiterStats
 
 if TYPE_CHECKING:
     import redis
@@ -224,11 +224,12 @@ class RedisLimiter:
         return f"RedisLimiter({_redacted(self.url)!r}, lease_ttl={self.lease_ttl})"
 
 
-class RedisAccountLimiter:
+class RedisAccountLimiter(KeptPauses):
     """One account's view of a `RedisLimiter`: the `Limiter` the clients wait on."""
 
     def __init__(self, shared: RedisLimiter, account: str) -> None:
         """Use `RedisLimiter.for_account`; the clients do it for you."""
+        super().__init__()
         self.shared, self.account = shared, account
         self._lock = threading.Lock()
         self._in_flight = 0
@@ -318,11 +319,15 @@ class RedisAccountLimiter:
         """Return the slot; a second release does nothing."""
         if self._end(lease, outcome):
             self.shared.give_back(self.account, lease, outcome)
+        if outcome == "ok":
+            self._answered()
 
     async def arelease(self, lease: Lease, outcome: Outcome) -> None:
         """`release` from an async task (Redis is called from a worker thread)."""
         if self._end(lease, outcome):
             await asyncio.to_thread(self.shared.give_back, self.account, lease, outcome)
+        if outcome == "ok":
+            self._answered()
 
     def refused(self, lease: Lease) -> bool:
         """The queue refused the request (a 429): keep its slot (True) or give it back (False)."""

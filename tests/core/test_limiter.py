@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
+import modelslab_core.async_client
 from modelslab_core import AsyncClient, Client, ModelsLabError
 from modelslab_core._aimd import Controller
 from modelslab_core._shared import MAX_KEPT_PAUSE, Attempts
@@ -430,3 +431,75 @@ def test_a_kept_requests_pause_doubles_up_to_two_seconds() -> None:
     limiter.release(lease, "failed")
     assert 0.05 <= pauses[0] <= 0.11, pauses  # about 0.1 s, jittered down to half at most
     assert all(1.0 <= p <= MAX_KEPT_PAUSE for p in pauses[5:]), pauses  # 3.2 s and more, capped at 2 s
+
+
+def end_kept_pauses(limiter: Limiter) -> None:
+    """An answer ends the first kept request's pause; a failure does not, nor does an answer a pause that
+    is over."""
+    first, second = limiter.park(None), limiter.park(None)  # type: ignore[attr-defined]
+    limiter.release(limiter.acquire(), "failed")  # no answer: no place in the queue is known to be free
+    assert not first.event.is_set()
+    limiter.release(limiter.acquire(), "ok")
+    assert first.event.is_set() and not second.event.is_set()
+    limiter.unpark(first)  # type: ignore[attr-defined]
+    limiter.unpark(second)  # type: ignore[attr-defined]
+    limiter.release(limiter.acquire(), "ok")
+    assert not second.event.is_set()
+
+
+def test_an_answer_ends_the_first_kept_pause() -> None:
+    end_kept_pauses(AdaptiveLimiter())
+
+
+def slow_limiter() -> AdaptiveLimiter:
+    """A limiter of 3 past slow start whose answers held 60 s: a kept request's pause starts from 30 s."""
+    limiter = AdaptiveLimiter(initial_limit=4)
+    leases = [limiter.acquire() for _ in range(4)]
+    assert not limiter.refused(leases[3])  # slow start ends at 3
+    for lease in leases[:3]:
+        lease.started -= 60
+        limiter.release(lease, "ok")
+    return limiter
+
+
+@pytest.mark.parametrize("mode", ["async", "threads"])
+def test_a_kept_request_goes_as_soon_as_another_is_answered(
+    monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """Refused while the process's other request holds the queue's one place, the request keeps its slot
+    and is sent again when that request is answered, not after its pause (15-30 s here)."""
+    monkeypatch.setattr("modelslab_core._shared.MAX_KEPT_PAUSE", 60.0)
+    pauses = record_retry_waits(monkeypatch, scale=1.0)
+    woken: list[bool] = []
+    pause, apause = modelslab_core.client._pause, modelslab_core.async_client._apause
+
+    def watched(event: threading.Event, seconds: float) -> None:
+        pause(event, seconds)
+        woken.append(event.is_set())
+
+    async def awatched(future: asyncio.Future[None], seconds: float) -> None:
+        await apause(future, seconds)
+        woken.append(future.done())
+
+    monkeypatch.setattr(modelslab_core.client, "_pause", watched)
+    monkeypatch.setattr(modelslab_core.async_client, "_apause", awatched)
+    limiter = slow_limiter()
+    with LocalServer(queue_limit=1, latency_ms=200) as server:
+        if mode == "async":
+            assert asyncio.run(burst(aclient(server, limiter=limiter), 2)) == 2
+        else:
+            client = Client(api_key=KEY, base_url=server.base_url, max_retries=0, limiter=limiter)
+            answers: list[str] = []
+            threads = [
+                threading.Thread(target=lambda: answers.append(client.create(**CALL).text))  # type: ignore[arg-type]
+                for _ in range(2)
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert len(answers) == 2 and all(answers)
+        assert server.queue.counters()["queue_refused"] == 1
+    assert len(pauses) == 1 and 15 <= pauses[0] <= 30, pauses
+    assert woken == [True]
+    assert limiter.in_flight == 0

@@ -19,7 +19,7 @@ from modelslab_core.limiter import account_id, forget_accounts
 from modelslab_core.redis_limiter import RedisAccountLimiter
 from modelslab_core.testing import LocalServer
 
-from ..core.test_limiter import drain_a_batch
+from ..core.test_limiter import drain_a_batch, end_kept_pauses
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "test-key"
@@ -74,6 +74,10 @@ def test_the_lua_rules_are_the_controllers(redis_url: str, prefix: str) -> None:
 
 def test_a_redis_limit_whose_batch_drained_does_not_start_slow_again(redis_url: str, prefix: str) -> None:
     drain_a_batch(RedisLimiter(redis_url, prefix=prefix, initial_limit=3).for_account("drain"))
+
+
+def test_an_answer_ends_the_first_kept_pause_with_redis(redis_url: str, prefix: str) -> None:
+    end_kept_pauses(RedisLimiter(redis_url, prefix=prefix).for_account("pauses"))
 
 
 def test_a_batch_through_redis_answers_every_prompt(redis_url: str, prefix: str) -> None:

@@ -24,7 +24,7 @@ from .errors import (
     OverloadedError,
     RateLimitError,
 )
-from .limiter import Lease, Limiter, LimiterChoice, Outcome, limiter_for
+from .limiter import Lease, Limiter, LimiterChoice, Outcome, Parking, limiter_for
 from .retry import MAX_HONOURED_RETRY_AFTER, RetryPolicy, retry_after_seconds, server_says_retry
 from .types import ModelInfo, StreamEvent
 
@@ -254,6 +254,12 @@ class Attempts:
         lease.resend_in(delay)
         logger.debug("the account's queue is full (429): retrying in %.2fs, in the slot it holds", delay)
         return delay
+
+    def parking(self) -> Parking | None:
+        """The limiter that may end the coming pause early: after a backoff (`pause`), with a limiter that
+        keeps the pauses of kept requests; None: the wait is slept whole."""
+        limiter = self.config.limiter
+        return limiter if self.early and isinstance(limiter, Parking) else None
 
     def delay(self, exc: BaseException, response: httpx.Response | None) -> float:
         """Seconds to wait before the policy's next (counted) attempt; raises the mapped error if none."""

@@ -14,7 +14,7 @@ from ._response import StreamState, with_model
 from ._shared import Attempts, ModelList, Opened, TokenCount, map_transport_error, outcome_of
 from .client import _ClientBase, _StreamView
 from .errors import ModelsLabError
-from .limiter import Lease, Parking
+from .limiter import Lease
 from .params import CountTokensParams, MessageParams, Unpack
 from .types import Message, ModelInfo, StreamEvent
 
@@ -203,16 +203,15 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
 
     async def _wait(self, delay: float, lease: Lease | None, attempts: Attempts) -> None:
         """The wait before the next attempt; a kept request's backoff ends at the process's next answer."""
-        limiter = self._config.limiter
-        if lease is None or not attempts.early or not isinstance(limiter, Parking):
+        if lease is None or (parking := attempts.parking()) is None:
             await _asleep(delay)
             return
-        pause = limiter.park(asyncio.get_running_loop())
+        pause = parking.park(asyncio.get_running_loop())
         try:
             assert pause.future is not None
             await _apause(pause.future, delay)
         finally:
-            limiter.unpark(pause)
+            parking.unpark(pause)
         lease.resend_in(0.0)
 
     async def _acquire(self) -> None:

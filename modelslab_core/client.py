@@ -26,7 +26,7 @@ from ._shared import (
     outcome_of,
 )
 from .errors import ModelsLabError
-from .limiter import Lease, Limiter, LimiterChoice, Parking
+from .limiter import Lease, Limiter, LimiterChoice
 from .params import CountTokensParams, MessageParams, Unpack
 from .types import Message, ModelInfo, StreamEvent, Usage
 
@@ -294,15 +294,14 @@ class Client(_ClientBase[httpx.Client]):
 
     def _wait(self, delay: float, lease: Lease | None, attempts: Attempts) -> None:
         """The wait before the next attempt; a kept request's backoff ends at the process's next answer."""
-        limiter = self._config.limiter
-        if lease is None or not attempts.early or not isinstance(limiter, Parking):
+        if lease is None or (parking := attempts.parking()) is None:
             _sleep(delay)
             return
-        pause = limiter.park(None)
+        pause = parking.park(None)
         try:
             _pause(pause.event, delay)
         finally:
-            limiter.unpark(pause)
+            parking.unpark(pause)
         lease.resend_in(0.0)
 
     def _acquire(self) -> None:

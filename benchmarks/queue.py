@@ -39,12 +39,16 @@ from .cases import MODEL
 
 ROOT = Path(__file__).resolve().parents[1]
 ROWS = ("langchain", "llama_index", "processes", "redis", "anthropic")
+EXTRA_ROWS = ("split",)
+"""Rows run only when named: `split` is 4 processes with the queue split between them by hand (`limiter=None`,
+`max_concurrent_requests` N / 4, the remainder to the first ones), what the best fixed share would give."""
 LABELS = {
     "langchain": "LangChain ChatModelsLab.abatch",
     "llama_index": "LlamaIndex gather(ModelsLab.achat)",
     "processes": "{procs} processes, no coordinator",
     "redis": "{procs} processes, MODELSLAB_LIMITER_URL (Redis)",
     "anthropic": "ChatAnthropic.abatch (reference)",
+    "split": "{procs} processes, the queue split by hand (reference)",
 }
 
 
@@ -134,7 +138,7 @@ def anthropic_batch(base_url: str, key: str, prompts: list[str]) -> Outcome:
     return asyncio.run(_timed(lambda: model.abatch(list[Any](prompts), return_exceptions=True)))
 
 
-def worker_main(base_url: str, key: str, count: int, offset: int) -> None:
+def worker_main(base_url: str, key: str, count: int, offset: int, cap: int = 0) -> None:
     """One worker process: import, say ready, wait for `go` on stdin, batch its prompts, print its Outcome.
 
     It does the one-time work its first call would do, as a worker that has served before has: the imports
@@ -142,7 +146,7 @@ def worker_main(base_url: str, key: str, count: int, offset: int) -> None:
     package for MODELSLAB_LIMITER_URL), the process's TLS context, and the first full garbage collection after
     the imports (~70 ms with LangChain loaded). The first batch of a fresh process took ~100 ms more than its
     second, alone on the machine. The wall time measures sharing the queue, not 4 or 8 interpreters warming up
-    at once on the benchmark machine's cores.
+    at once on the benchmark machine's cores. `cap` > 0: no limiter, at most `cap` requests in flight.
     """
     import anyio._backends._asyncio  # noqa: F401
     import h11  # noqa: F401
@@ -154,7 +158,12 @@ def worker_main(base_url: str, key: str, count: int, offset: int) -> None:
     if os.environ.get("MODELSLAB_LIMITER_URL"):
         import redis  # noqa: F401
 
-    model = ChatModelsLab(model=MODEL, api_key=key, base_url=base_url)
+    if cap:
+        model = ChatModelsLab(
+            model=MODEL, api_key=key, base_url=base_url, limiter=None, max_concurrent_requests=cap
+        )
+    else:
+        model = ChatModelsLab(model=MODEL, api_key=key, base_url=base_url)
     prompts = _prompts(count, offset)
     tls_context()
     gc.collect()
@@ -164,8 +173,11 @@ def worker_main(base_url: str, key: str, count: int, offset: int) -> None:
     print(json.dumps(outcome), flush=True)
 
 
-def processes_batch(base_url: str, key: str, total: int, procs: int, redis_url: str | None) -> Outcome:
-    """`procs` workers of `total / procs` prompts each, released together once all have imported."""
+def processes_batch(
+    base_url: str, key: str, total: int, procs: int, redis_url: str | None, caps: Sequence[int] = ()
+) -> Outcome:
+    """`procs` workers of `total / procs` prompts each, released together once all have imported; `caps`:
+    each worker's `max_concurrent_requests`, with no limiter (none: the default limiter)."""
     env = {k: v for k, v in os.environ.items() if k != "MODELSLAB_LIMITER_URL"}
     if redis_url:
         env["MODELSLAB_LIMITER_URL"] = redis_url
@@ -181,6 +193,7 @@ def processes_batch(base_url: str, key: str, total: int, procs: int, redis_url: 
                 key,
                 str(n),
                 str(sum(shares[:i])),
+                str(caps[i] if caps else 0),
             ],
             cwd=ROOT,
             env=env,
@@ -238,7 +251,7 @@ def _stats(root: str) -> dict[str, Any]:
 def run_row(row: str, base_url: str, limit: int, prompts: int, latency: float, redis_url: str | None) -> Row:
     root = base_url.removesuffix("/api/v7/llm")
     key = f"bench-queue-{row}-{limit}"  # a fresh account: nothing learnt by an earlier row
-    procs = {"processes": 4, "redis": 8}.get(row, 1)
+    procs = {"processes": 4, "redis": 8, "split": 4}.get(row, 1)
     httpx.post(root + "/_local/reset")
     before = _stats(root)
     if row == "langchain":
@@ -247,6 +260,11 @@ def run_row(row: str, base_url: str, limit: int, prompts: int, latency: float, r
         outcome = llama_index_batch(base_url, key, _prompts(prompts))
     elif row == "anthropic":
         outcome = anthropic_batch(base_url, key, _prompts(prompts))
+    elif row == "split":
+        if limit < procs:
+            raise ValueError(f"the split row needs a queue of at least {procs}, got {limit}")
+        caps = [limit // procs + (i < limit % procs) for i in range(procs)]
+        outcome = processes_batch(base_url, key, prompts, procs, None, caps)
     else:
         outcome = processes_batch(base_url, key, prompts, procs, redis_url if row == "redis" else None)
     after = _stats(root)
@@ -295,8 +313,9 @@ def _no_redis() -> Iterator[str | None]:
 
 
 def _429_budget(row: Row) -> float:
-    """429s allowed: 50 per 200 prompts in one process, 100 for uncoordinated processes, 10 with Redis."""
-    per_200 = {"processes": 100, "redis": 10}.get(row["row"], 50)
+    """429s allowed: 50 per 200 prompts in one process, 100 for uncoordinated processes, 10 with Redis, none
+    for a split by hand (its caps add up to the queue)."""
+    per_200 = {"processes": 100, "redis": 10, "split": 0}.get(row["row"], 50)
     return per_200 * row["prompts"] / 200
 
 
@@ -392,14 +411,14 @@ def write_chart(rows: Sequence[Row], path: Path) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--worker"]:
-        base_url, key, count, offset = argv[1:5]
-        worker_main(base_url, key, int(count), int(offset))
+        base_url, key, count, offset, cap = argv[1:6]
+        worker_main(base_url, key, int(count), int(offset), int(cap))
         return 0
     parser = argparse.ArgumentParser(prog="python -m benchmarks.queue", description=__doc__)
     parser.add_argument("--limits", type=int, nargs="+", default=[5, 10], help="queue limits N")
     parser.add_argument("--prompts", type=int, default=200)
     parser.add_argument("--latency-ms", type=int, default=200)
-    parser.add_argument("--rows", nargs="+", choices=ROWS, default=list(ROWS))
+    parser.add_argument("--rows", nargs="+", choices=ROWS + EXTRA_ROWS, default=list(ROWS))
     parser.add_argument("--out", default="", help="write the rows as JSON here")
     parser.add_argument("--chart", default="", help="draw the rows into this PNG")
     args = parser.parse_args(argv)

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,10 +40,10 @@ def test_benchmark_harness_runs(tmp_path: Path) -> None:
     assert "| queue N |" in proc.stdout
 
 
-def test_queue_benchmark_worker_processes_run(tmp_path: Path) -> None:
-    """The 4-process row: workers start, wait for the go, answer their shares; the server's 429s are read."""
+def queue_row(tmp_path: Path, row: str) -> dict[str, Any]:
+    """One row of `python -m benchmarks.queue` at queue 5, 20 prompts of 20 ms."""
     out = tmp_path / "queue.json"
-    args = ["--limits", "5", "--prompts", "20", "--latency-ms", "20", "--rows", "processes"]
+    args = ["--limits", "5", "--prompts", "20", "--latency-ms", "20", "--rows", row]
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks.queue", *args, "--out", str(out)],
         cwd=ROOT,
@@ -51,11 +52,27 @@ def test_queue_benchmark_worker_processes_run(tmp_path: Path) -> None:
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    (row,) = json.loads(out.read_text())
+    (result,) = json.loads(out.read_text())
+    assert isinstance(result, dict)
+    return result
+
+
+def test_queue_benchmark_worker_processes_run(tmp_path: Path) -> None:
+    """The 4-process row: workers start, wait for the go, answer their shares; the server's 429s are read."""
+    row = queue_row(tmp_path, "processes")
     assert row["label"] == "4 processes, no coordinator"
     assert row["answered"] == 20 and row["failures"] == {}
     assert row["requests"] == 20 + row["sent_429"]  # every 429 the server sent was a request it refused
     assert 1 <= row["peak_in_service"] <= 5
+
+
+def test_queue_benchmark_split_by_hand_sends_no_429(tmp_path: Path) -> None:
+    """The opt-in reference row: 4 workers with no limiter and caps of 2, 1, 1 and 1 fill a queue of 5."""
+    row = queue_row(tmp_path, "split")
+    assert row["label"] == "4 processes, the queue split by hand (reference)"
+    assert row["answered"] == 20 and row["failures"] == {}
+    assert row["sent_429"] == 0 and row["requests"] == 20
+    assert row["peak_in_service"] <= 5
 
 
 def test_stream_growth_and_memory_targets_are_ratios_to_raw_plus_the_floor() -> None:

@@ -124,10 +124,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         results["per_call"] = time_cases(cases, args.rounds, args.calls)
         small = _streamers(base_url, args.small)
         big = _streamers(base_url, args.big)
-        results["per_delta"] = {
-            name: {"small": per_delta(small[name], args.small, 3), "big": per_delta(big[name], args.big, 3)}
-            for name in small
-        }
+        per_small = per_delta(small, args.small, args.delta_rounds)
+        per_big = per_delta(big, args.big, args.delta_rounds)
+        results["per_delta"] = {name: {"small": per_small[name], "big": per_big[name]} for name in small}
         results["memory"] = peak_memories(big, args.memory_rounds)
         results["concurrency"] = {
             "raw httpx": asyncio.run(c.concurrent_throughput(base_url, args.concurrency, args.pool, False)),
@@ -164,6 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--pool", type=int, default=64, help="connection pool size for the concurrency test")
     parser.add_argument("--import-rounds", type=int, default=5)
     parser.add_argument("--memory-rounds", type=int, default=5, help="streams per path for peak memory")
+    parser.add_argument("--delta-rounds", type=int, default=5, help="streams per path for the cost per delta")
     parser.add_argument("--queue-limits", type=int, nargs="+", default=[5, 10], help="queue limits N")
     parser.add_argument("--queue-prompts", type=int, default=200)
     parser.add_argument("--queue-latency-ms", type=int, default=200)
@@ -180,6 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.quick:
         args.rounds, args.calls, args.deltas, args.small, args.big = 1, 2, 5, 10, 20
         args.concurrency, args.pool, args.import_rounds, args.memory_rounds = 8, 4, 1, 1
+        args.delta_rounds = 1
         args.queue_limits, args.queue_prompts, args.queue_latency_ms = [5], 20, 20
         args.queue_rows = ["langchain"]
     results = run(args)

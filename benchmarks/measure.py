@@ -40,15 +40,21 @@ def time_cases(cases: Sequence[Case], rounds: int, calls: int) -> dict[str, floa
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
-def per_delta(run: Callable[[], Any], deltas: int, rounds: int) -> float:
-    """Median seconds per delta of one streamed call of `deltas` deltas."""
-    run()
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
+def per_delta(runs: Mapping[str, Callable[[], Any]], deltas: int, rounds: int) -> dict[str, float]:
+    """Median seconds per delta of one streamed call of `deltas` deltas, per case: the cases interleaved
+    within each round (a drift of the machine's speed weighs on every case alike), each stream after a
+    `gc.collect()`. A long stream's cost is mostly the garbage collector walking what the framework keeps,
+    so no path pays for the garbage that the one before it left."""
+    for run in runs.values():
         run()
-        times.append((time.perf_counter() - start) / deltas)
-    return statistics.median(times)
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, run in runs.items():
+            gc.collect()
+            start = time.perf_counter()
+            run()
+            times[name].append((time.perf_counter() - start) / deltas)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def peak_memory(run: Callable[[], int]) -> tuple[int, int]:

@@ -6,6 +6,7 @@ import functools
 import logging
 import random
 import ssl
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -254,6 +255,12 @@ class Attempts:
         lease.resend_in(delay)
         logger.debug("the account's queue is full (429): retrying in %.2fs, in the slot it holds", delay)
         return delay
+
+    def resumed(self, lease: Lease) -> None:
+        """The pause of `lease`'s request ended, early or not: only the time really paused counts towards the
+        read timeout, and the request is sent now."""
+        self.paused -= max(0.0, lease.started - time.monotonic())
+        lease.resend_in(0.0)
 
     def parking(self) -> Parking | None:
         """The limiter that may end the coming pause early: after a backoff (`pause`), with a limiter that

@@ -212,7 +212,7 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
             await _apause(pause.future, delay)
         finally:
             parking.unpark(pause)
-        lease.resend_in(0.0)
+        attempts.resumed(lease)
 
     async def _acquire(self) -> None:
         # Without a cap, calls beyond our own pool still wait here, not in httpcore's pool: a wait there

@@ -302,7 +302,7 @@ class Client(_ClientBase[httpx.Client]):
             _pause(pause.event, delay)
         finally:
             parking.unpark(pause)
-        lease.resend_in(0.0)
+        attempts.resumed(lease)
 
     def _acquire(self) -> None:
         if self._slots is not None:

@@ -503,3 +503,17 @@ def test_a_kept_request_goes_as_soon_as_another_is_answered(
     assert len(pauses) == 1 and 15 <= pauses[0] <= 30, pauses
     assert woken == [True]
     assert limiter.in_flight == 0
+
+
+def test_a_pause_ended_early_counts_only_the_time_paused() -> None:
+    """Free retries stop once a request's pauses add up to its read timeout: a pause an answer ended early
+    counts for the time it lasted, not the time it was planned for."""
+    limiter = slow_limiter()
+    with Client(api_key=KEY, base_url="http://127.0.0.1:9", limiter=limiter) as client:
+        attempts = Attempts(client._config)
+    lease = limiter.acquire()
+    planned = attempts.pause(None, lease)
+    assert planned >= 1 and attempts.paused == planned
+    attempts.resumed(lease)  # woken at once
+    assert 0 <= attempts.paused < 0.5 * planned, (attempts.paused, planned)
+    limiter.release(lease, "ok")

@@ -18,7 +18,7 @@ import modelslab_core.async_client
 from modelslab_core import AsyncClient, Client, ModelsLabError
 from modelslab_core._aimd import Controller
 from modelslab_core._shared import MAX_KEPT_PAUSE, Attempts
-from modelslab_core.limiter import AdaptiveLimiter, Limiter, limiter_for
+from modelslab_core.limiter import AdaptiveLimiter, Limiter, Parking, limiter_for
 from modelslab_core.testing import LocalServer
 
 from ..retry_waits import record_retry_waits
@@ -436,13 +436,14 @@ def test_a_kept_requests_pause_doubles_up_to_two_seconds() -> None:
 def end_kept_pauses(limiter: Limiter) -> None:
     """An answer ends the first kept request's pause; a failure does not, nor does an answer a pause that
     is over."""
-    first, second = limiter.park(None), limiter.park(None)  # type: ignore[attr-defined]
+    assert isinstance(limiter, Parking)  # what the clients check before a pause an answer may end
+    first, second = limiter.park(None), limiter.park(None)
     limiter.release(limiter.acquire(), "failed")  # no answer: no place in the queue is known to be free
     assert not first.event.is_set()
     limiter.release(limiter.acquire(), "ok")
     assert first.event.is_set() and not second.event.is_set()
-    limiter.unpark(first)  # type: ignore[attr-defined]
-    limiter.unpark(second)  # type: ignore[attr-defined]
+    limiter.unpark(first)
+    limiter.unpark(second)
     limiter.release(limiter.acquire(), "ok")
     assert not second.event.is_set()
 

@@ -319,15 +319,15 @@ class RedisAccountLimiter(KeptPauses):
         """Return the slot; a second release does nothing."""
         if self._end(lease, outcome):
             self.shared.give_back(self.account, lease, outcome)
-        if outcome == "ok":
-            self._answered()
+            if outcome == "ok":
+                self._answered()
 
     async def arelease(self, lease: Lease, outcome: Outcome) -> None:
         """`release` from an async task (Redis is called from a worker thread)."""
         if self._end(lease, outcome):
             await asyncio.to_thread(self.shared.give_back, self.account, lease, outcome)
-        if outcome == "ok":
-            self._answered()
+            if outcome == "ok":
+                self._answered()
 
     def refused(self, lease: Lease) -> bool:
         """The queue refused the request (a 429): keep its slot (True) or give it back (False)."""

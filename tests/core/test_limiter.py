@@ -434,14 +434,18 @@ def test_a_kept_requests_pause_doubles_up_to_two_seconds() -> None:
 
 
 def end_kept_pauses(limiter: Limiter) -> None:
-    """An answer ends the first kept request's pause; a failure does not, nor does an answer a pause that
-    is over."""
+    """An answer ends the first kept request's pause; a failure does not, nor does a second release of the
+    answered lease, nor an answer a pause that is over."""
     assert isinstance(limiter, Parking)  # what the clients check before a pause an answer may end
     first, second = limiter.park(None), limiter.park(None)
     limiter.release(limiter.acquire(), "failed")  # no answer: no place in the queue is known to be free
     assert not first.event.is_set()
-    limiter.release(limiter.acquire(), "ok")
+    answered = limiter.acquire()
+    limiter.release(answered, "ok")
     assert first.event.is_set() and not second.event.is_set()
+    limiter.release(answered, "ok")  # a second release frees no second place in the queue
+    asyncio.run(limiter.arelease(answered, "ok"))
+    assert not second.event.is_set()
     limiter.unpark(first)
     limiter.unpark(second)
     limiter.release(limiter.acquire(), "ok")

@@ -195,6 +195,20 @@ def outcome_of(error: BaseException | None) -> Outcome:
     return "congested" if isinstance(error, (RateLimitError, OverloadedError)) else "failed"
 
 
+def kept_backoff(kept: int, service_time: float, paused: float, alone: bool) -> float:
+    """The longest pause (before jitter) of a refused request that keeps its slot, at its `kept`-th
+    refusal: from half the `service_time` (0.1 s before any is known), doubling, up to `MAX_KEPT_PAUSE`.
+
+    `alone`: no other request of the process is in flight, so no answer of its own ends the pause early
+    (`KeptPauses`), and sending is the only way the process finds the room another one leaves when it
+    finishes. Such a pause stops at two service times, or at a quarter of the time the request has paused
+    so far (`paused`) once that is longer: a request the queue refuses for minutes still backs off to 2 s.
+    """
+    first = max(0.05, service_time / 2 or 0.1)
+    cap = min(MAX_KEPT_PAUSE, max(4 * first, paused / 4)) if alone else MAX_KEPT_PAUSE
+    return min(cap, first * 2.0 ** min(kept - 1, 6))
+
+
 @dataclass
 class Attempts:
     """One request's retries: those its policy counts, and the free ones after the account's queue said no.
@@ -207,7 +221,8 @@ class Attempts:
       other APIs): the request pauses and is sent again in the same slot, so a refusal never hands the slot to
       another request that would only be refused in turn. The pause is what a header of the response says
       (`retry-after-ms`, `Retry-After`, `X-RateLimit-Reset`), else a backoff from half the time the server
-      holds a request (`Limiter.service_time`, its pauses left out), doubling, up to `MAX_KEPT_PAUSE`; the
+      holds a request (`Limiter.service_time`, its pauses left out), doubling, up to `MAX_KEPT_PAUSE` (two
+      service times while nothing else of the process is in flight: `kept_backoff`); the
       body's `retry_after` is the platform's one value for every 429 (30 s in its docs), not a measure of this
       queue. A backoff ends early when one of the process's own requests is answered (`KeptPauses`).
     Free retries stop after `MAX_FREE_REFUSALS` refusals, or once one request's pauses add up to more than
@@ -247,9 +262,10 @@ class Attempts:
         if hint is not None and hint <= MAX_HONOURED_RETRY_AFTER:
             delay, self.early = hint, False
         else:
-            held = self.config.limiter.service_time if self.config.limiter is not None else 0.0
-            first = max(0.05, held / 2 or 0.1)
-            delay = min(MAX_KEPT_PAUSE, first * 2.0 ** min(self.kept - 1, 6)) * (0.5 + random.random() / 2)
+            limiter = self.config.limiter
+            held = limiter.service_time if limiter is not None else 0.0
+            alone = limiter is not None and limiter.in_flight <= 1
+            delay = kept_backoff(self.kept, held, self.paused, alone) * (0.5 + random.random() / 2)
             self.early = True
         self.paused += delay
         lease.resend_in(delay)

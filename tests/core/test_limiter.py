@@ -17,7 +17,7 @@ import pytest
 import modelslab_core.async_client
 from modelslab_core import AsyncClient, Client, ModelsLabError
 from modelslab_core._aimd import Controller
-from modelslab_core._shared import MAX_KEPT_PAUSE, Attempts
+from modelslab_core._shared import MAX_KEPT_PAUSE, Attempts, kept_backoff
 from modelslab_core.limiter import AdaptiveLimiter, Limiter, Parking, limiter_for
 from modelslab_core.testing import LocalServer
 
@@ -417,20 +417,45 @@ def test_a_kept_requests_pause_is_not_counted_as_service_time(monkeypatch: pytes
     assert 0 < limiter.service_time < 0.5, limiter.service_time
 
 
-def test_a_kept_requests_pause_doubles_up_to_two_seconds() -> None:
-    """From half the service time, doubling with each refusal of the same request, to `MAX_KEPT_PAUSE`: a
-    request refused again and again while the queue is full of other work waits longer, never over 2 s."""
+def kept_pauses(count: int, others_in_flight: int) -> tuple[list[float], Attempts]:
+    """`count` pauses of one request the queue refuses again and again, keeping its slot, in a process
+    whose answers held 0.2 s (pauses start from 0.1 s) and that has `others_in_flight` other requests."""
     limiter = AdaptiveLimiter()
     lease = limiter.acquire()
     lease.started -= 0.2
-    limiter.release(lease, "ok")  # one answer held 0.2 s: pauses start from 0.1 s
+    limiter.release(lease, "ok")
     with Client(api_key=KEY, base_url="http://127.0.0.1:9", limiter=limiter) as client:
         attempts = Attempts(client._config)
+    others = [limiter.acquire() for _ in range(others_in_flight)]
     lease = limiter.acquire()
-    pauses = [attempts.pause(None, lease) for _ in range(8)]
-    limiter.release(lease, "failed")
+    pauses = [attempts.pause(None, lease) for _ in range(count)]
+    for held in [lease, *others]:
+        limiter.release(held, "failed")
+    return pauses, attempts
+
+
+def test_a_kept_requests_pause_doubles_up_to_two_seconds() -> None:
+    """From half the service time, doubling with each refusal of the same request, to `MAX_KEPT_PAUSE`: a
+    request refused again and again while the queue is full of other work waits longer, never over 2 s.
+    (Another request of the process is in flight: its answer would end the pause early.)"""
+    pauses, _ = kept_pauses(8, others_in_flight=1)
     assert 0.05 <= pauses[0] <= 0.11, pauses  # about 0.1 s, jittered down to half at most
     assert all(1.0 <= p <= MAX_KEPT_PAUSE for p in pauses[5:]), pauses  # 3.2 s and more, capped at 2 s
+
+
+def test_a_request_alone_in_flight_pauses_at_most_two_service_times() -> None:
+    """With nothing else of the process in flight, no answer of its own ends a kept request's pause, and
+    sending is its only way to find the room another process leaves when it finishes: its backoff stops
+    at two service times (0.4 s here), until it has paused four times that long (then a quarter of the
+    time paused so far, up to 2 s), so a request refused for minutes still backs off."""
+    pauses, attempts = kept_pauses(5, others_in_flight=0)
+    assert 0.05 <= pauses[0] <= 0.11, pauses
+    assert all(p <= 0.4 for p in pauses), pauses  # 0.8 s and 1.6 s by doubling alone
+    assert 0.4 <= sum(pauses) < 1.6, pauses
+    long_ago = kept_backoff(kept=20, service_time=0.2, paused=4.0, alone=True)
+    assert long_ago == 1.0 and kept_backoff(20, 0.2, 60.0, alone=True) == MAX_KEPT_PAUSE
+    assert kept_backoff(20, 0.2, 0.0, alone=False) == MAX_KEPT_PAUSE
+    assert attempts.paused == pytest.approx(sum(pauses))
 
 
 def end_kept_pauses(limiter: Limiter) -> None:

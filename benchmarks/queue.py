@@ -158,12 +158,8 @@ def worker_main(base_url: str, key: str, count: int, offset: int, cap: int = 0) 
     if os.environ.get("MODELSLAB_LIMITER_URL"):
         import redis  # noqa: F401
 
-    if cap:
-        model = ChatModelsLab(
-            model=MODEL, api_key=key, base_url=base_url, limiter=None, max_concurrent_requests=cap
-        )
-    else:
-        model = ChatModelsLab(model=MODEL, api_key=key, base_url=base_url)
+    fixed: dict[str, Any] = {"limiter": None, "max_concurrent_requests": cap} if cap else {}
+    model = ChatModelsLab(model=MODEL, api_key=key, base_url=base_url, **fixed)
     prompts = _prompts(count, offset)
     tls_context()
     gc.collect()
@@ -171,6 +167,11 @@ def worker_main(base_url: str, key: str, count: int, offset: int, cap: int = 0) 
     sys.stdin.readline()
     outcome = asyncio.run(_timed(lambda: model.abatch(list[Any](prompts), return_exceptions=True)))
     print(json.dumps(outcome), flush=True)
+
+
+def _split(total: int, parts: int) -> list[int]:
+    """`total` in `parts` shares as even as can be, the remainder to the first ones."""
+    return [total // parts + (i < total % parts) for i in range(parts)]
 
 
 def processes_batch(
@@ -181,7 +182,7 @@ def processes_batch(
     env = {k: v for k, v in os.environ.items() if k != "MODELSLAB_LIMITER_URL"}
     if redis_url:
         env["MODELSLAB_LIMITER_URL"] = redis_url
-    shares = [total // procs + (i < total % procs) for i in range(procs)]  # the remainder to the first ones
+    shares = _split(total, procs)
     workers = [
         subprocess.Popen(
             [
@@ -263,7 +264,7 @@ def run_row(row: str, base_url: str, limit: int, prompts: int, latency: float, r
     elif row == "split":
         if limit < procs:
             raise ValueError(f"the split row needs a queue of at least {procs}, got {limit}")
-        caps = [limit // procs + (i < limit % procs) for i in range(procs)]
+        caps = _split(limit, procs)
         outcome = processes_batch(base_url, key, prompts, procs, None, caps)
     else:
         outcome = processes_batch(base_url, key, prompts, procs, redis_url if row == "redis" else None)

@@ -11,6 +11,9 @@ import pytest
 import modelslab_core.async_client
 import modelslab_core.client
 
+PAUSE, APAUSE = modelslab_core.client._pause, modelslab_core.async_client._apause
+"""The clients' own pauses, taken before any test replaces them (a test may record on top of a recorder)."""
+
 
 def record_retry_waits(monkeypatch: pytest.MonkeyPatch, scale: float = 0.0) -> list[float]:
     """Record each delay the clients ask for, in order, and wait `scale` times as long (0: not at all; a
@@ -33,12 +36,12 @@ def record_retry_waits(monkeypatch: pytest.MonkeyPatch, scale: float = 0.0) -> l
     def pause(event: threading.Event, seconds: float) -> None:
         delays.append(seconds)
         if scale:
-            event.wait(seconds * scale)
+            PAUSE(event, seconds * scale)
 
     async def apause(future: asyncio.Future[None], seconds: float) -> None:
         delays.append(seconds)
         if scale:
-            await asyncio.wait({future}, timeout=seconds * scale)
+            await APAUSE(future, seconds * scale)
 
     monkeypatch.setattr(modelslab_core.client, "_sleep", sleep)
     monkeypatch.setattr(modelslab_core.async_client, "_asleep", asleep)
